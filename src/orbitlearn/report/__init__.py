@@ -1,0 +1,1 @@
+"""orbitlearn.report."""
