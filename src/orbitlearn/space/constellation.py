@@ -2,10 +2,15 @@
 
 Constellations come from TLE files, CelesTrak OMM files (JSON or CSV), or a generated Walker
 shell; all three end as a :class:`Constellation` holding one ``sgp4.api.Satrec`` per satellite.
+
+Names are unique within a constellation built by the loaders (:mod:`orbitlearn.space.tle`,
+:mod:`orbitlearn.space.omm`, :mod:`orbitlearn.space.walker`), because contact tables and reports
+key satellites by name: see :func:`unique_names` for the rule.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,7 +21,37 @@ from sgp4.api import Satrec, SatrecArray
 
 from orbitlearn.space.timescale import jd_to_unix_s
 
-__all__ = ["Constellation"]
+__all__ = ["Constellation", "unique_names"]
+
+
+def unique_names(names: Sequence[str], catalog_numbers: Sequence[str]) -> tuple[str, ...]:
+    """Make satellite names unique without dropping any satellite.
+
+    Element-set files repeat names (``"OBJECT A"``, ``"TBA - TO BE ASSIGNED"``) and sometimes
+    hold several element sets of one object. Every satellite is kept, in order; a name that
+    occurs more than once gets its catalog number appended as ``"NAME [25544]"``, and where that
+    still collides (the same object twice) each copy gets ``" #k"`` (k = 1, 2, ... in file order).
+
+    >>> unique_names(["A", "B", "A", "C", "C"], ["1", "2", "3", "4", "4"])
+    ('A [1]', 'B', 'A [3]', 'C [4] #1', 'C [4] #2')
+    """
+    if len(names) != len(catalog_numbers):
+        raise ValueError(
+            f"Expected one catalog number per name, actual: {len(catalog_numbers)} catalog "
+            f"numbers for {len(names)} names"
+        )
+    counts = Counter(names)
+    result = [
+        f"{name} [{catalog}]" if counts[name] > 1 else name
+        for name, catalog in zip(names, catalog_numbers, strict=True)
+    ]
+    counts = Counter(result)
+    seen: Counter[str] = Counter()
+    for i, name in enumerate(result):
+        if counts[name] > 1:
+            seen[name] += 1
+            result[i] = f"{name} #{seen[name]}"
+    return tuple(result)
 
 
 @dataclass(frozen=True, eq=False)
@@ -28,17 +63,25 @@ class Constellation:
             ``"walker-P<plane>-S<slot>"``).
         satrecs: one initialised ``sgp4.api.Satrec`` per satellite.
         source: where the elements came from (a path, or a description of the Walker shell).
+        planes: 0-based orbital plane of each satellite where it is known by construction
+            (Walker shells), else ``None``.
     """
 
     names: tuple[str, ...]
     satrecs: tuple[Satrec, ...]
     source: str = ""
+    planes: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if len(self.names) != len(self.satrecs):
             raise ValueError(
                 f"Expected one name per element set, actual: {len(self.names)} names "
                 f"for {len(self.satrecs)} element sets"
+            )
+        if self.planes is not None and len(self.planes) != len(self.satrecs):
+            raise ValueError(
+                f"Expected one plane index per element set, actual: {len(self.planes)} plane "
+                f"indices for {len(self.satrecs)} element sets"
             )
 
     def __len__(self) -> int:
@@ -82,4 +125,5 @@ class Constellation:
             names=tuple(self.names[i] for i in indices),
             satrecs=tuple(self.satrecs[i] for i in indices),
             source=self.source,
+            planes=None if self.planes is None else tuple(self.planes[i] for i in indices),
         )
