@@ -334,7 +334,7 @@ def duration_from_options(days: float | None, duration_s: float | None) -> float
             raise InputError(
                 "--duration-s",
                 duration_s,
-                f"a number of seconds in (0, {limit_s:g}] ({MAX_DURATION_DAYS:g} days)",
+                f"a number of seconds in (0, {limit_s:.0f}] ({MAX_DURATION_DAYS:g} days)",
             )
         return float(duration_s)
     return DEFAULT_DURATION_S

@@ -28,12 +28,13 @@ def read_element_text(path: str | os.PathLike[str], *, kind: str) -> str:
     """
     name = os.fspath(path)
     file = Path(name)
+    a_kind = ("an " if kind[:1] in "AEIOU" else "a ") + kind
     try:
         data = file.read_bytes()
     except FileNotFoundError:
-        raise ElementSetError(name, None, f"file not found; expected a {kind} file") from None
+        raise ElementSetError(name, None, f"file not found; expected {a_kind} file") from None
     except IsADirectoryError:
-        raise ElementSetError(name, None, f"is a folder; expected a {kind} file") from None
+        raise ElementSetError(name, None, f"is a folder; expected {a_kind} file") from None
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ElementSetError(name, None, f"cannot be read ({reason})") from None
@@ -42,7 +43,7 @@ def read_element_text(path: str | os.PathLike[str], *, kind: str) -> str:
         raise ElementSetError(
             name,
             data.count(b"\n", 0, nul) + 1,
-            f"is a binary file (NUL byte at offset {nul}); expected a {kind} text file",
+            f"is a binary file (NUL byte at offset {nul}); expected {a_kind} text file",
         )
     skip = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
     try:
@@ -53,7 +54,7 @@ def read_element_text(path: str | os.PathLike[str], *, kind: str) -> str:
             name,
             data.count(b"\n", 0, offset) + 1,
             f"byte 0x{data[offset]:02x} at offset {offset} is not UTF-8 text; "
-            f"expected a {kind} text file",
+            f"expected {a_kind} text file",
         ) from None
 
 

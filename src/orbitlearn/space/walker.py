@@ -207,10 +207,11 @@ def walker_constellation(
 
 
 def _check_range(name: str, value: float, low: float, high: float, unit: str) -> None:
+    allowed = f"a number of {unit} in [{low:.10g}, {high:.10g}]"
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        raise InputError(name, value, f"a number of {unit} in [{low:g}, {high:g}]")
+        raise InputError(name, value, allowed)
     if not (math.isfinite(value) and low <= value <= high):
-        raise InputError(name, value, f"a number of {unit} in [{low:g}, {high:g}]")
+        raise InputError(name, value, allowed)
 
 
 def _circular_satrec(
