@@ -354,6 +354,19 @@ def test_bad_text(text, line_number, problem):
     assert (caught.value.line_number, caught.value.problem) == (line_number, problem)
 
 
+def test_pathological_json_is_an_element_set_error():
+    with pytest.raises(ElementSetError, match="is not usable OMM JSON: maximum recursion depth"):
+        parse_omm_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ElementSetError, match="is not usable OMM JSON: Exceeds the limit"):
+        parse_omm_text("[" + "1" * 5000 + "]")
+    huge = json.dumps([ISS]).replace('"MEAN_MOTION": 15.72125391', '"MEAN_MOTION": 1' + "0" * 400)
+    with pytest.raises(ElementSetError) as caught:
+        parse_omm_text(huge)
+    assert caught.value.problem == (
+        f"record 1 (ISS (ZARYA)): MEAN_MOTION is 1{'0' * 400}, expected revolutions per day > 0"
+    )
+
+
 def test_malformed_json_shows_the_line():
     with pytest.raises(ElementSetError) as caught:
         parse_omm_text('[\n  {"OBJECT_NAME": "ISS",\n   "EPOCH": }\n]', source="bad.json")

@@ -181,6 +181,8 @@ def _parse_json(text: str, source: str) -> Constellation:
         raise ElementSetError(
             source, exc.lineno, f"is not valid JSON: {exc.msg} (column {exc.colno})", line=line
         ) from None
+    except (ValueError, RecursionError) as exc:  # a 5000-digit number, nesting too deep
+        raise ElementSetError(source, None, f"is not usable OMM JSON: {exc}") from None
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
@@ -363,7 +365,10 @@ def _number(
     value = _raw(record, field)
     number: float | None = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # a JSON integer beyond float range
+            number = None
     elif isinstance(value, str):
         try:
             number = float(value.strip())

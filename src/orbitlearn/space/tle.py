@@ -78,7 +78,8 @@ class _ChecksumDigits(dict[int, int]):
         return ord("0")
 
 
-_CHECKSUM_DIGITS = _ChecksumDigits({ord(c): ord(c) for c in "0123456789"} | {ord("-"): ord("1")})
+_CHECKSUM_DIGITS = _ChecksumDigits({code: ord("0") for code in range(128)})
+_CHECKSUM_DIGITS.update({ord(c): ord(c) for c in "0123456789"} | {ord("-"): ord("1")})
 
 
 def tle_checksum(line: str) -> int:
@@ -208,6 +209,11 @@ _LINE2_FIELDS = (
     _Field("revolution number", 64, 68, re.compile(r" *[0-9]*"), "a number of up to 5 digits"),
     _CHECKSUM,
 )
+#: Fields with a range check, by line.
+_RANGED_FIELDS: dict[str, tuple[tuple[_Field, Callable[[float], bool]], ...]] = {
+    which: tuple((field, field.in_range) for field in fields if field.in_range is not None)
+    for which, fields in (("1", _LINE1_FIELDS), ("2", _LINE2_FIELDS))
+}
 #: 1-based columns that hold a space between fields.
 _LINE1_SPACES = (2, 9, 18, 33, 44, 53, 62, 64)
 _LINE2_SPACES = (2, 8, 17, 26, 34, 43, 52)
@@ -303,7 +309,7 @@ def parse_tle_text(text: str, source: str = "<text>") -> Constellation:
             raise fail("expected line 1 (starting '1 ') but found line 2")
         _check_data_line(line, "2", _FAST_LINE2, _LINE2_FIELDS, _LINE2_SPACES, fail)
         catalog1, catalog2 = first[1][2:7].strip(), line[2:7].strip()
-        if alpha5_to_int(catalog1) != alpha5_to_int(catalog2):
+        if catalog1 != catalog2 and alpha5_to_int(catalog1) != alpha5_to_int(catalog2):
             raise fail(f"catalog number {catalog2} on line 2 differs from {catalog1} on line 1")
         satrec = _satrec(first[1], line, fail)
         satrecs.append(satrec)
@@ -371,13 +377,10 @@ def _check_data_line(
     """Raise (through ``fail``) at the first way ``line`` breaks the TLE format."""
     if not fast.fullmatch(line):
         _check_layout(line, which, fields, spaces, fail)
-    for field in fields:
-        if field.in_range is not None:
-            raw = line[field.first - 1 : field.last]
-            if not field.in_range(float(raw)):
-                raise fail(
-                    f"{field.name} ({field.columns}) is {raw.strip()}, expected {field.allowed}"
-                )
+    for field, in_range in _RANGED_FIELDS[which]:
+        raw = line[field.first - 1 : field.last]
+        if not in_range(float(raw)):
+            raise fail(f"{field.name} ({field.columns}) is {raw.strip()}, expected {field.allowed}")
     found, expected = int(line[TLE_LINE_LENGTH - 1]), tle_checksum(line)
     if found != expected:
         raise fail(
