@@ -77,6 +77,34 @@ def test_real_file_matches_sgp4_reading_the_same_lines(shared_data):
         np.testing.assert_array_equal(ours.sgp4_array(jd, fr)[1], theirs.sgp4_array(jd, fr)[1])
 
 
+def test_vallado_verification_set():
+    """sgp4's own verification TLEs (Vallado et al. 2006): all read, except the three that were
+    hand-edited to trigger sgp4 errors and so carry stale checksums."""
+    from importlib.resources import files
+
+    text = files("sgp4").joinpath("SGP4-VER.TLE").read_text()
+    data = [line[:69] for line in text.splitlines() if line[:2] in ("1 ", "2 ")]
+    failed = {}
+    for line1, line2 in zip(data[::2], data[1::2], strict=True):
+        try:
+            sats = parse_tle_text(f"{line1}\n{line2}\n")
+        except ElementSetError as err:
+            failed[line1[2:7]] = err.problem
+            continue
+        ours, theirs = sats.satrecs[0], Satrec.twoline2rv(line1, line2)
+        assert (ours.satnum, ours.no_kozai, ours.ecco) == (
+            theirs.satnum,
+            theirs.no_kozai,
+            theirs.ecco,
+        )
+    assert len(data) // 2 - len(failed) == 30
+    assert failed == {
+        "33333": "checksum digit is 4, expected 2 (sum of digits mod 10, '-' counts 1)",
+        "33334": "checksum digit is 9, expected 6 (sum of digits mod 10, '-' counts 1)",
+        "33335": "checksum digit is 0, expected 3 (sum of digits mod 10, '-' counts 1)",
+    }
+
+
 # --- accepted layouts ------------------------------------------------------------------------
 
 
