@@ -366,6 +366,31 @@ def test_message_format_shows_file_line_and_the_line_itself():
     )
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[{"OBJECT_NAME": "ISS (ZARYA)", "NORAD_CAT_ID": 25544}]',
+        "OBJECT_NAME,OBJECT_ID,EPOCH,MEAN_MOTION,NORAD_CAT_ID\nISS,1998-067A,2008-09-20,15.7,25544\n",
+    ],
+    ids=["json", "csv"],
+)
+def test_omm_given_as_tle_points_to_omm(text):
+    with pytest.raises(ElementSetError) as caught:
+        parse_tle_text(text, source="sats.txt")
+    assert str(caught.value) == (
+        "sats.txt: looks like OMM (JSON or CSV), not TLE; read it as an OMM file (--omm)"
+    )
+
+
+def test_long_junk_lines_are_shortened_in_messages():
+    with pytest.raises(ElementSetError) as caught:
+        parse_tle_text("x" * 500 + "\n" + "y" * 500)
+    assert caught.value.problem == (
+        f"expected line 1 (starting '1 ') after the title on line 1, but found '{'y' * 77}...'"
+    )
+    assert caught.value.line == "y" * 117 + "..."
+
+
 @pytest.mark.parametrize("text", ["", "\n\n", "   \r\n\t\n"])
 def test_empty_text(text):
     with pytest.raises(ElementSetError) as caught:

@@ -267,6 +267,11 @@ def parse_tle_text(text: str, source: str = "<text>") -> Constellation:
     Raises:
         ElementSetError: see :func:`load_tle`.
     """
+    head = text.lstrip()[:2000]
+    if head[:1] in ("[", "{") or "NORAD_CAT_ID" in head.split("\n", 1)[0].upper():
+        raise ElementSetError(
+            source, None, "looks like OMM (JSON or CSV), not TLE; read it as an OMM file (--omm)"
+        )
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     names: list[str] = []
     satrecs: list[Satrec] = []
@@ -280,18 +285,19 @@ def parse_tle_text(text: str, source: str = "<text>") -> Constellation:
         kind = _kind(line)
 
         def fail(problem: str, number: int = number, line: str = line) -> ElementSetError:
-            return ElementSetError(source, number, problem, line=line)
+            shown = line if len(line) <= 120 else line[:117] + "..."
+            return ElementSetError(source, number, problem, line=shown)
 
         if kind == "title":
             if first is not None:
                 raise fail(
                     f"expected line 2 (starting '2 ') after line 1 on line {first[0]}, "
-                    f"but found {line.strip()!r}"
+                    f"but found {_shorten(line)!r}"
                 )
             if title is not None:
                 raise fail(
                     f"expected line 1 (starting '1 ') after the title on line {title[0]}, "
-                    f"but found {line.strip()!r}"
+                    f"but found {_shorten(line)!r}"
                 )
             title = (number, line)
             continue
@@ -329,7 +335,7 @@ def parse_tle_text(text: str, source: str = "<text>") -> Constellation:
         raise ElementSetError(
             source,
             title[0],
-            f"the title {title[1].strip()!r} is the last line of the file; "
+            f"the title {_shorten(title[1])!r} is the last line of the file; "
             "expected line 1 and line 2 after it",
         )
     if not satrecs:
@@ -340,6 +346,12 @@ def parse_tle_text(text: str, source: str = "<text>") -> Constellation:
         )
     catalogs = [satrec.satnum_str for satrec in satrecs]
     return Constellation(names=unique_names(names, catalogs), satrecs=tuple(satrecs), source=source)
+
+
+def _shorten(line: str, limit: int = 80) -> str:
+    """A line for a message: stripped, and cut at ``limit`` characters."""
+    text = line.strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _kind(line: str) -> str:
