@@ -29,6 +29,15 @@ from orbitlearn.faults.bitflip import (
 )
 from orbitlearn.faults.events import EVENT_KINDS, EVENT_TARGETS, DeviceReset, FaultEvent, count_by
 from orbitlearn.faults.injector import FaultInjector, InjectorNotBoundError, StuckBit
+from orbitlearn.faults.outcomes import (
+    OUTCOME_CLASSES,
+    Outcome,
+    OutcomeReport,
+    OutcomeThresholds,
+    classify_outcome,
+    first_nonfinite_step,
+    tally_outcomes,
+)
 from orbitlearn.faults.rates import (
     LEO_SRAM_MBU_FRACTION,
     LEO_SRAM_UPSETS_PER_BIT_DAY,
@@ -44,34 +53,35 @@ from orbitlearn.faults.schedule import FaultSchedule
 from orbitlearn.faults.targets import TARGET_NAMES, TargetTensor, collect_targets
 
 __all__ = [
-    # events
     "EVENT_KINDS",
     "EVENT_TARGETS",
-    # rates
     "LEO_SRAM_MBU_FRACTION",
     "LEO_SRAM_UPSETS_PER_BIT_DAY",
     "LEO_SRAM_UPSETS_PER_BIT_S",
-    # targets
+    "OUTCOME_CLASSES",
     "TARGET_NAMES",
     "DeviceReset",
     "FaultEvent",
-    # injection
     "FaultInjector",
     "FaultSchedule",
-    # bits
     "FlipResult",
     "FloatLayout",
     "InjectorNotBoundError",
+    "Outcome",
+    "OutcomeReport",
+    "OutcomeThresholds",
     "StuckBit",
     "TargetTensor",
     "accelerated_rate",
     "acceleration_for_upsets",
     "bit_positions",
     "bit_width",
+    "classify_outcome",
     "collect_targets",
     "count_by",
     "expected_upsets",
     "exponent_bit_positions",
+    "first_nonfinite_step",
     "flip_bits",
     "float_layout",
     "force_bits",
@@ -81,4 +91,5 @@ __all__ = [
     "rate_for_upsets",
     "resolve_bit_positions",
     "sign_bit_position",
+    "tally_outcomes",
 ]
