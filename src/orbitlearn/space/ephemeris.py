@@ -41,6 +41,7 @@ __all__ = [
     "DE421_END_UNIX_S",
     "DE421_START_UNIX_S",
     "Body",
+    "body_position_barycentric_m",
     "body_position_gcrs_m",
     "body_position_teme_m",
     "mars_position_gcrs_m",
@@ -147,6 +148,23 @@ def body_position_gcrs_m(body: Body, unix_s: ArrayLike) -> FloatArray:
         raise InputError("body", body, "one of 'sun', 'moon', 'mars'")
     scalar = np.ndim(unix_s) == 0
     position_m = _geocentric_km(body, _tdb(unix_s)) * 1000.0
+    return position_m[0] if scalar else position_m
+
+
+def body_position_barycentric_m(body: Body | Literal["earth"], unix_s: ArrayLike) -> FloatArray:
+    """Position relative to the solar-system barycentre, ICRF axes, metres, ``(n_times, 3)``.
+
+    What the light-time equation needs (both ends of a signal at their own instants). Errors as
+    :func:`body_position_gcrs_m`.
+
+    >>> earth = body_position_barycentric_m("earth", [1767225600.0])
+    >>> round(float(np.linalg.norm(earth)) / AU_M, 3)
+    0.978
+    """
+    if body not in ("sun", "moon", "mars", "earth"):
+        raise InputError("body", body, "one of 'sun', 'moon', 'mars', 'earth'")
+    scalar = np.ndim(unix_s) == 0
+    position_m = _barycentric_km(body, _tdb(unix_s)) * 1000.0
     return position_m[0] if scalar else position_m
 
 

@@ -31,8 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from orbitlearn.errors import InputError
 from orbitlearn.space.ephemeris import (
-    _barycentric_km,
-    _tdb,
+    body_position_barycentric_m,
     body_position_gcrs_m,
     mars_position_gcrs_m,
     moon_position_gcrs_m,
@@ -142,12 +141,12 @@ def body_light_time_s(
         raise InputError("direction", direction, "one of 'receive', 'transmit'")
     scalar = np.ndim(unix_s) == 0
     times = np.atleast_1d(np.asarray(unix_s, dtype=np.float64))
-    earth_km = _barycentric_km("earth", _tdb(times))
+    earth_m = body_position_barycentric_m("earth", times)
     sign = -1.0 if direction == "receive" else 1.0
     tau_s = np.linalg.norm(body_position_gcrs_m(body, times), axis=-1) / SPEED_OF_LIGHT_M_S
     for _ in range(4):
-        body_km = _barycentric_km(body, _tdb(times + sign * tau_s))
-        tau_s = np.linalg.norm(body_km - earth_km, axis=-1) * 1000.0 / SPEED_OF_LIGHT_M_S
+        body_m = body_position_barycentric_m(body, times + sign * tau_s)
+        tau_s = np.linalg.norm(body_m - earth_m, axis=-1) / SPEED_OF_LIGHT_M_S
     return np.asarray(tau_s[0]) if scalar else tau_s
 
 
