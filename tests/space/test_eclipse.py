@@ -416,3 +416,9 @@ def test_window_starting_in_umbra_is_clipped_and_edges_do_not_depend_on_the_step
     for s, e in zip(coarse.start_unix_s[umbra], coarse.end_unix_s[umbra], strict=True):
         in_umbra |= (grid > s) & (grid < e)
     assert np.array_equal(state == EclipseState.UMBRA, in_umbra)
+
+
+def test_an_empty_constellation_has_no_intervals():
+    empty = Constellation.from_satrecs([])
+    assert len(eclipse_intervals(empty, START, 3600.0)) == 0
+    assert eclipse_fraction(empty, START, 3600.0).shadow.shape == (0,)

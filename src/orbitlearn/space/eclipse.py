@@ -503,7 +503,8 @@ def eclipse_intervals(
             :func:`shadow_fraction`.
 
     Returns:
-        :class:`EclipseIntervals`, penumbra and umbra rows, not overlapping.
+        :class:`EclipseIntervals`, penumbra and umbra rows, not overlapping. Where sgp4 cannot
+        give a position (a decayed orbit) the satellite counts as sunlit.
 
     Raises:
         InputError: on a window or step out of range, or a time outside the DE421 coverage.
@@ -519,8 +520,11 @@ def eclipse_intervals(
 
     # Crossings per satellite and function; satellites are taken in blocks to bound memory.
     sats_per_block = max(1, 2_000_000 // grid.shape[0])
-    found: list[tuple[NDArray[Any], ...]] = []
-    starts_inside: list[tuple[NDArray[Any], NDArray[Any]]] = []
+    no_int, no_float = np.zeros(0, np.int64), np.zeros(0, np.float64)
+    found: list[tuple[NDArray[Any], ...]] = [
+        (no_int, no_int, no_int, np.zeros(0, bool), no_float, no_float)
+    ]
+    starts_inside: list[tuple[NDArray[Any], NDArray[Any]]] = [(no_int, no_int)]
     for first in range(0, len(constellation), sats_per_block):
         block = constellation.subset(range(first, min(first + sats_per_block, len(constellation))))
         r_m, _ = _propagate_teme(block, grid)
