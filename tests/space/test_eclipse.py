@@ -376,6 +376,27 @@ def test_eclipse_fraction_by_beta_angle_matches_published_table(beta_deg, publis
     )
 
 
+def test_year_mean_eclipse_fraction_matches_published_values():
+    # REFERENCE.md, year means at 550 km: SSO 10:30 LTAN 0.364, 53 deg 0.312, dawn-dusk 0.05.
+    # One orbit (96 min at 10 s) every fifth day for a year; the 53 deg figure averages four
+    # planes 90 deg apart (their node drifts against the Sun with a ~2-month period).
+    sso = sso_constellation([10.5, 6.0])
+    sun = sun_position_teme_m(START)
+    sun_right_ascension_deg = np.degrees(np.arctan2(sun[1], sun[0]))
+    inclined = [
+        circular_satrec(53.0, sun_right_ascension_deg + raan, 0.0, 10 + k)
+        for k, raan in enumerate((0.0, 90.0, 180.0, 270.0))
+    ]
+    sats = Constellation.from_satrecs([*sso.satrecs, *inclined])
+    days = START + DAY_S * np.arange(0.0, 365.0, 5.0)
+    times = (days[:, None] + np.arange(0.0, 5760.0, 10.0)[None, :]).ravel()
+    r, _ = eclipse._propagate_teme(sats, times)
+    mean = shadow_fraction(r, times).mean(axis=1)
+    assert abs(mean[0] - 0.364) < half_a_percentage_point
+    assert abs(mean[1] - 0.05) < half_a_percentage_point
+    assert abs(mean[2:].mean() - 0.312) < half_a_percentage_point
+
+
 # --- interval bookkeeping ----------------------------------------------------------------
 
 
