@@ -32,8 +32,11 @@ Two ways to say how many upsets happen:
 
 Forward hooks act only while the hooked module is in training mode (set
 ``activations_in_eval=True`` to hit evaluation too), and never change a tensor they were given
-(see :mod:`orbitlearn.faults.activations`). :meth:`FaultInjector.corrupt_batch` returns a
-corrupted copy and never touches the caller's batch.
+(see :mod:`orbitlearn.faults.activations`); a module whose output is not a single tensor
+(the tuple of an RNN) is not hit. :meth:`FaultInjector.corrupt_batch` returns a corrupted copy
+and never touches the caller's batch; integer batches (token ids) are hit too, and a flipped
+id can fall outside an embedding table as it would on hardware (leave ``inputs`` out or narrow
+``bit_mask`` if that is not wanted).
 
 Stuck-at bits (``stuck_bits`` placed at random at the first ``after_step``, or added with
 :meth:`FaultInjector.add_stuck_bit`) are permanent damage in weights, optimizer state or buffers:
@@ -548,7 +551,7 @@ class FaultInjector:
                 dtype=output.dtype,
                 bits=sites.bit,
                 n_bits=sites.n_bits,
-                step=max(self._step, 0),
+                step=self._step,
                 time_s=self._time_s,
             )
         return None if result is output else result
