@@ -363,3 +363,19 @@ def test_step_arguments_are_validated(fx) -> None:
         injector.after_step(step=0, time_s=0.0, duration_s=-1.0)
     with pytest.raises(InputError, match="Expected `time_s` to be a finite number of seconds"):
         injector.after_backward(step=0, time_s=math.nan, duration_s=1.0)
+
+
+def test_upsets_follow_optimizer_state_replaced_by_a_checkpoint_load(fx) -> None:
+    model = fx.make_mlp()
+    opt = _adam(model)
+    x, y = fx.make_batch()
+    injector = FaultInjector(["optimizer"], rate_per_bit_s=1e-3, seed=1, bit_mask="sign")
+    injector.bind(model, opt)
+    fx.train_steps(injector, model, opt, x, y, range(2))
+    opt.load_state_dict(copy.deepcopy(opt.state_dict()))  # new state tensor objects
+    fresh = {t.name: t.tensor for t in collect_targets(model, opt, ["optimizer"])}
+    before = {name: t.clone() for name, t in fresh.items()}
+    events = injector.after_step(step=2, time_s=3.0, duration_s=10.0)
+    assert events
+    changed = {name for name, t in fresh.items() if not torch.equal(t, before[name])}
+    assert changed == {e.tensor for e in events}  # the live tensors were hit, not stale ones

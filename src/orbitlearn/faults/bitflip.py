@@ -28,6 +28,7 @@ FloatLayout(sign_bit=31, exponent_bits=(23, 30), mantissa_bits=(0, 22))
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -209,6 +210,15 @@ def resolve_bit_positions(dtype: torch.dtype, mask: BitMaskSpec) -> tuple[int, .
     >>> resolve_bit_positions(torch.int8, "exponent")
     ()
     """
+    key: str | tuple[int, ...] | None = (
+        mask if mask is None or isinstance(mask, str) else tuple(mask)
+    )
+    return _resolve_cached(dtype, key)
+
+
+@functools.lru_cache(maxsize=256)
+def _resolve_cached(dtype: torch.dtype, mask: str | tuple[int, ...] | None) -> tuple[int, ...]:
+    # Cached: the injector asks for every targeted tensor at every step.
     if mask is None:
         return bit_positions(dtype)
     if isinstance(mask, str):

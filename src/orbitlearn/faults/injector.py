@@ -222,6 +222,7 @@ class FaultInjector:
         self._model: nn.Module | None = None
         self._optimizer: torch.optim.Optimizer | None = None
         self._handles: list[RemovableHandle] = []
+        self._state_cache: tuple[tuple[int, ...], list[TargetTensor]] | None = None
         self._stuck: list[StuckBit] = []
         self._stuck_placed = stuck_bits == 0
         self._step = -1
@@ -268,6 +269,7 @@ class FaultInjector:
         self._handles = []
         self._model = None
         self._optimizer = None
+        self._state_cache = None
 
     def _require_model(self, phase: str) -> nn.Module:
         if self._model is None:
@@ -583,15 +585,38 @@ class FaultInjector:
 
     # ------------------------------------------------------------------ state
 
-    def _state_candidates(self) -> list[TargetTensor]:
+    def _state_signature(self) -> tuple[int, ...]:
+        """Identities of every tensor the state targets could list (cheap to compute).
+
+        Cached candidate lists hold their tensors, so an id cannot be reused while cached: an
+        unchanged signature means the same tensor objects (whose sizes are read live).
+        """
         assert self._model is not None
-        return collect_targets(
-            self._model,
-            self._optimizer,
-            self._state_targets,
-            bit_mask=self.bit_mask,
-            include_step_counters=self.include_step_counters,
-        )
+        ids = [id(p) for p in self._model.parameters()]
+        if self._optimizer is not None and "optimizer" in self._state_targets:
+            for state in self._optimizer.state.values():
+                ids.append(-1)  # separator: the same ids grouped differently differ
+                ids.extend(id(v) for v in state.values())
+        if "buffers" in self._state_targets:
+            ids.append(-2)
+            ids.extend(id(b) for b in self._model.buffers())
+        return tuple(ids)
+
+    def _state_candidates(self) -> list[TargetTensor]:
+        """The targeted state tensors, rebuilt only when the set of tensor objects changed
+        (e.g. the optimizer created its state, or a checkpoint was loaded into it)."""
+        assert self._model is not None
+        signature = self._state_signature()
+        if self._state_cache is None or self._state_cache[0] != signature:
+            candidates = collect_targets(
+                self._model,
+                self._optimizer,
+                self._state_targets,
+                bit_mask=self.bit_mask,
+                include_step_counters=self.include_step_counters,
+            )
+            self._state_cache = (signature, candidates)
+        return self._state_cache[1]
 
     def after_step(self, *, step: int, time_s: float, duration_s: float) -> list[FaultEvent]:
         """Memory upsets in weights, optimizer state and buffers over ``duration_s``; stuck bits.

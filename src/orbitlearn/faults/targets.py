@@ -125,12 +125,11 @@ def _make(name: str, target: str, tensor: torch.Tensor, mask: BitMaskSpec) -> Ta
 
 
 def _optimizer_state(
-    model: nn.Module,
+    names: dict[int, str],
     optimizer: torch.optim.Optimizer,
     mask: BitMaskSpec,
     include_step_counters: bool,
 ) -> list[TargetTensor]:
-    names = parameter_names(model)
     found: list[TargetTensor] = []
     for g, group in enumerate(optimizer.param_groups):
         for i, param in enumerate(group["params"]):
@@ -175,7 +174,8 @@ def collect_targets(
                 if p.grad is not None and _usable(p.grad)
             ]
         elif target == "optimizer" and optimizer is not None:
-            found += _optimizer_state(model, optimizer, bit_mask, include_step_counters)
+            names = {id(p): n for n, p in params}
+            found += _optimizer_state(names, optimizer, bit_mask, include_step_counters)
         elif target == "buffers":
             found += [
                 _make(n, "buffers", b, bit_mask)
