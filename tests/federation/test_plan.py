@@ -55,6 +55,13 @@ def test_queries_match_brute_force(seed):
             allsats = plan.transfer_finish_s_all(t, duration)
             np.testing.assert_allclose(single, ref, rtol=0, atol=1e-6)
             np.testing.assert_allclose(allsats, ref, rtol=0, atol=1e-6)
+        per_sat_t = t + rng.uniform(-5000, 5000, size=plan.n_satellites)
+        per_sat_t[1] = np.inf
+        np.testing.assert_allclose(
+            plan.transfer_finish_s_all(per_sat_t, 100.0),
+            [_finish_ref(windows, i, per_sat_t[i], 100.0) for i in range(plan.n_satellites)],
+            atol=1e-6,
+        )
         np.testing.assert_allclose(
             plan.next_ground_contact_start_s(t),
             [_finish_ref(windows, i, t, 0.0) for i in range(plan.n_satellites)],

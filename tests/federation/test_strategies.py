@@ -325,6 +325,17 @@ def test_walker_planes_and_line_topology():
 def test_registry_and_parameter_errors():
     plan = _always_plan()
     assert isinstance(make_strategy("fedbuff", plan, buffer_size=2), FedBuff)
+    built = make_strategy(
+        "fedasync",
+        plan,
+        rule="trimmed_mean",
+        trim_fraction=0.2,
+        staleness="hinge",
+        staleness_params={"a": 2.0, "b": 1.0},
+    )
+    assert built.config()["rule"] == {"name": "trimmed_mean", "trim_fraction": 0.2}
+    assert built.config()["staleness"] == {"name": "hinge", "a": 2.0, "b": 1.0}
+    assert make_strategy("fedavg", plan, max_norm=3.0).config()["rule"]["name"] == "clip"
     with pytest.raises(InputError, match="Expected `strategy` to be one of"):
         make_strategy("scaffold", plan)
     with pytest.raises(InputError, match="Expected `strategy `fedbuff` parameters`"):

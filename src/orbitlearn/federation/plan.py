@@ -109,8 +109,11 @@ class ContactPlan:
         end = _as_1d("ground_end_unix_s", ground_end_unix_s, np.float64)
         self._check_windows("ground", (sat,), start, end)
         starts, ends, counts = [], [], []
+        order = np.argsort(sat, kind="stable")
+        bounds = np.searchsorted(sat[order], np.arange(self.n_satellites + 1))
         for i in range(self.n_satellites):
-            s, e = _merge(start[sat == i], end[sat == i])
+            idx = order[bounds[i] : bounds[i + 1]]
+            s, e = _merge(start[idx], end[idx])
             starts.append(s)
             ends.append(e)
             counts.append(s.size)
@@ -230,19 +233,31 @@ class ContactPlan:
             return float("inf")
         return float(eff[j] + duration_s - (cum[j] - usable[j]))
 
-    def transfer_finish_s_all(self, t_s: float, duration_s: float) -> NDArray[np.float64]:
-        """:meth:`transfer_finish_s` for every satellite at once, shape ``(n_sats,)``."""
+    def transfer_finish_s_all(
+        self, t_s: float | NDArray[np.float64], duration_s: float
+    ) -> NDArray[np.float64]:
+        """:meth:`transfer_finish_s` for every satellite at once, shape ``(n_sats,)``.
+
+        Args:
+            t_s: start time, one for all or one per satellite (shape ``(n_sats,)``; ``inf``
+                gives ``inf``).
+            duration_s: contact time the transfer needs, >= 0.
+        """
         if not duration_s >= 0:
             raise InputError("duration_s", duration_s, "a number >= 0")
+        t = np.asarray(t_s, dtype=np.float64)
+        if t.ndim == 1 and t.shape != (self.n_satellites,):
+            raise InputError("t_s shape", t.shape, f"() or ({self.n_satellites},)")
         out = np.full(self.n_satellites, np.inf)
         if self._starts.size == 0:
             return out
-        eff = np.maximum(self._starts, t_s)
+        t_win = t[self._window_sat] if t.ndim == 1 else t
+        eff = np.maximum(self._starts, t_win)
         usable = np.maximum(self._ends - eff, 0.0)
         cum = np.cumsum(usable)
         before = np.concatenate([[0.0], cum])[self._offsets[:-1]]
         seg_cum = cum - before[self._window_sat]
-        ok = (self._ends > t_s) & (seg_cum >= duration_s)
+        ok = (self._ends > t_win) & (seg_cum >= duration_s)
         big = self._starts.size
         first = np.where(ok, np.arange(big), big)
         nonempty = self._offsets[1:] > self._offsets[:-1]

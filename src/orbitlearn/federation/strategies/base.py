@@ -7,37 +7,51 @@ future contact windows through a :class:`~orbitlearn.federation.plan.ContactPlan
 construction. It never moves bytes or advances time: the engine owns the clock, the links and
 the satellites, and calls the strategy at events.
 
-Event flow (what a discrete-event engine does; ``S`` is the strategy, times are ``unix_s``)::
+Event flow (what a discrete-event engine does; ``S`` is the strategy, ``server`` a
+:class:`~orbitlearn.federation.server.FederationServer` around it, ``client[i]`` the
+:class:`~orbitlearn.federation.client.FederationClient` of satellite ``i``; times are
+``unix_s``)::
 
     mission start (t0):
-        result = S.initialize(params, t0)         # version 0; every satellite is assumed to
-                                                  # hold version 0 on board at launch
+        server.start(params, t0)                  # S.initialize: version 0; every satellite
+        client[i].load_initial(params)            # holds version 0 on board at launch
         wake = S.next_wakeup_s(t0)                # schedule a WAKEUP event if not None
-    satellite i is idle and holds version v (after launch, a download or an upload):
+    satellite i is idle, holds version v and has not trained on v yet (at launch, after a
+    download, after its update left):
         cfg = S.client_config(i, now, v)          # None: do not train now
         if cfg: train cfg.local_steps from global v (FedProx: add proximal_term with
-                cfg.proximal_mu to the loss), then make an update with base_version = v
+                cfg.proximal_mu to the loss); when the slice is done:
+                update = client[i].prepare_update(trained, n_samples, t, base=(w_v, v))
     satellite i holds an update (base version b):
-        hop = S.relay_target(i, now)              # ISL relay: pass it to neighbour `hop`
-                                                  # (which combines and asks again); None: keep
+        hop = S.relay_target(i, now)              # ISL relay: send client[i].sign(update) to
+                                                  # neighbour `hop`, which verifies it
+                                                  # (client.verify_relayed), combines what it
+                                                  # holds (client.combine_for_relay) and asks
+                                                  # again; None: keep it for the ground
     ground contact of satellite i opens (or an update becomes ready during a contact):
-        1. if i holds an update and S.wants_upload(i, now, b): transfer it (bytes / rate, may
-           span passes), plus light time; else drop it if the strategy no longer wants it
-        2. if S.wants_download(i, now, v): transfer the current global model to i, then
-           S.on_download(i, version, arrival_time)
+        1. if i holds an update: if S.wants_upload(i, now, b) transfer client[i].sign(update)
+           (frame bytes / rate + acquisition, may span passes, + light time); else drop it
+        2. if S.wants_download(i, now, v): transfer server.global_frame() to i; on arrival
+           client[i].receive_global(frame) then S.on_download(i, client[i].version, t)
     an update frame arrives at the ground (time t):
         receipt = server.receive(frame, t)        # security checks, then S.receive(update, t)
-        for result in S.poll(t): broadcast result # 0..n aggregations (new versions)
-        wake = S.next_wakeup_s(t)                 # (re)schedule the WAKEUP event
+        for result in server.poll(t): ...         # 0..n aggregations (new versions); offer
+                                                  # the new global to satellites in contact
+        wake = S.next_wakeup_s(t)                 # (re)schedule the single WAKEUP event
     WAKEUP at time t:
-        for result in S.poll(t): ...; wake = S.next_wakeup_s(t)
-    ISL contact between a and b while S.relays_global: pass the newer global model along.
-    checkpoint: S.state_dict(); resume: build S with the same arguments, S.load_state_dict(sd)
+        for result in server.poll(t): ...; wake = S.next_wakeup_s(t)
+    ISL contact between a and b while S.relays_global: pass the newer global frame along
+        (it is signed by the ground; only send it where the receiver holds an older version,
+        an older one arriving later is rejected as a replay).
+    checkpoint: server.state_dict(), client[i].state_dict(); resume: build the objects with
+        the same arguments, then load_state_dict(...) each
 
 Call order rules: ``initialize`` (or ``load_state_dict``) before anything else; ``poll`` after
 every ``receive`` and at every wake-up (the strategy never aggregates on its own); times passed
-in never decrease. ``poll`` returns a list because one arrival can trigger several aggregations
-(FedAsync applies simultaneous arrivals one at a time).
+in never decrease; a satellite trains at most once per global version it holds. ``poll``
+returns a list because one arrival can trigger several aggregations (FedAsync applies
+simultaneous arrivals one at a time). ``tests/federation/fed_reference_driver.py`` is a small
+working example of this flow.
 
 Update semantics: updates carry a *delta* (trained minus base weights). At aggregation the base
 class computes, over the updates chosen by :meth:`Strategy.select_for_aggregation`::

@@ -147,22 +147,13 @@ class OrbitAware(Strategy):
 
         ``inf`` where the plan offers no way to deliver one.
         """
-        out = np.full(self.n_satellites, np.inf)
-        for i in range(self.n_satellites):
-            holds_unreported = self._download_s[i] > self._upload_s[i]
-            too_stale = (
-                self.max_staleness is not None
-                and self._version - int(self._sat_version[i]) > self.max_staleness
-            )
-            if holds_unreported and not too_stale:
-                ready = max(now_s, float(self._download_s[i]) + self.train_duration_s)
-            else:
-                got_model = self.plan.transfer_finish_s(i, now_s, self.download_duration_s)
-                if not math.isfinite(got_model):
-                    continue
-                ready = got_model + self.train_duration_s
-            out[i] = self.plan.transfer_finish_s(i, ready, self.upload_duration_s)
-        return out
+        holds = self._download_s > self._upload_s  # trained (or training) on an unreported model
+        if self.max_staleness is not None:
+            holds &= self._version - self._sat_version <= self.max_staleness
+        ready_held = np.maximum(now_s, self._download_s + self.train_duration_s)
+        got_model = self.plan.transfer_finish_s_all(now_s, self.download_duration_s)
+        ready = np.where(holds, ready_held, got_model + self.train_duration_s)
+        return self.plan.transfer_finish_s_all(ready, self.upload_duration_s)
 
     def _plan_round(self, now_s: float) -> None:
         self._arrived = set()
