@@ -90,9 +90,10 @@ def test_transmit_light_time_solves_the_light_time_equation(ts, eph, body):
     body_m = eph[body].at(skyfield_time(ts, UNIX_S + tau_s)).xyz.m
     flown_s = np.linalg.norm(body_m - earth_m, axis=0) / SPEED_OF_LIGHT_M_S
     assert np.max(np.abs(flown_s - tau_s)) < one_microsecond
-    # Receive and transmit differ by ~ range rate x light time / c: < 1e-4 of the delay.
+    # Receive and transmit differ by the far end's motion during the flight, the Earth's
+    # 30 km/s included: measured <= 2.0e-4 (Moon) and 1.3e-4 (Mars) of the delay, 2000-2050.
     receive_s = lighttime.body_light_time_s(body, UNIX_S, direction="receive")
-    assert np.max(np.abs(receive_s / tau_s - 1.0)) < 1e-3
+    assert np.max(np.abs(receive_s / tau_s - 1.0)) < 3e-4
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,10 @@
   is a signal that arrives at the Earth's centre at ``unix_s`` (sent from the body ``tau``
   earlier, where the body was then), ``"transmit"`` one that leaves the Earth's centre at
   ``unix_s``. The geometric distance (both bodies at the same instant) is
-  :func:`earth_moon_distance_m` / :func:`earth_mars_distance_m`; the two differ by the
-  range-rate times the light time: <= 1e-5 for the Moon, <= 2e-4 for Mars. The relativistic
-  (Shapiro) delay, <= ~0.25 ms for Mars near superior conjunction, is left out.
+  :func:`earth_moon_distance_m` / :func:`earth_mars_distance_m`; in the barycentric frame the
+  far end moves (the Earth's 30 km/s included) while the signal flies, so the two differ by up
+  to 1.0e-4 of the delay for the Moon and 0.7e-4 for Mars (measured 2000-2050). The
+  relativistic (Shapiro) delay, <= ~0.25 ms for Mars near superior conjunction, is left out.
 * Mars solar conjunction: the Sun-Earth-Mars angle (Mars's elongation) falls below a few degrees
   every ~26 months and the solar corona spoils radio links for ~2 weeks; operators then stop
   commanding. Geometric directions are used (aberration and light time shift the angle by
