@@ -163,3 +163,44 @@ def test_query_arguments_are_validated():
         InputError, match=re.escape("Expected `duration_s` to be a number >= 0, actual: -1.0")
     ):
         plan.transfer_finish_s_all(0.0, -1.0)
+
+
+def test_from_tables_reads_space_layer_columns():
+    from types import SimpleNamespace
+
+    table = SimpleNamespace(
+        satellite=np.array([0, 1, 0]),
+        peer=np.array([-1, -1, 1]),
+        start_unix_s=np.array([10.0, 20.0, 0.0]),
+        end_unix_s=np.array([50.0, 30.0, 100.0]),
+        satellite_names=("a", "b"),
+    )
+    plan = ContactPlan.from_tables(table)
+    assert plan.n_satellites == 2 and plan.n_ground_windows == 2
+    assert plan.isl_available(0, 1, 60.0) and plan.next_ground_window(1, 0.0) == (20.0, 30.0)
+    with pytest.raises(
+        InputError, match="Expected `contact table` to be a table with a `satellite` column"
+    ):
+        ContactPlan.from_tables(SimpleNamespace(satellite_names=("a",)))
+
+
+def test_from_tables_with_the_space_contact_table():
+    intervals = pytest.importorskip("orbitlearn.space.intervals")
+    ground = intervals.ContactTable.ground(
+        [0, 1],
+        [0, 0],
+        [100.0, 200.0],
+        [400.0, 500.0],
+        [45.0, 30.0],
+        [250.0, 350.0],
+        [800e3, 900e3],
+        ("sat-a", "sat-b"),
+        ("Bremen",),
+    )
+    links = intervals.ContactTable.links(
+        [0], [1], [0.0], [1000.0], [500.0], [2e6], ("sat-a", "sat-b")
+    )
+    plan = ContactPlan.from_tables(ground, links)
+    assert plan.n_satellites == 2
+    assert plan.next_ground_contact_start_s(0.0).tolist() == [100.0, 200.0]
+    assert plan.isl_neighbours(0) == (1,)

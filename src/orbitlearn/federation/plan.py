@@ -148,6 +148,63 @@ class ContactPlan:
             self._neighbours[x] = (*self._neighbours[x], y)
             self._neighbours[y] = (*self._neighbours[y], x)
 
+    @classmethod
+    def from_tables(
+        cls, contacts: Any, isl: Any | None = None, *, n_satellites: int | None = None
+    ) -> ContactPlan:
+        """Build a plan from interval tables of the space layer.
+
+        Reads the columns ``satellite``, ``start_unix_s``, ``end_unix_s`` and, where present,
+        ``peer`` (``>= 0`` marks an inter-satellite row, as in
+        ``orbitlearn.space.intervals.ContactTable``); any object with those array attributes
+        works.
+
+        Args:
+            contacts: ground-contact windows (rows with ``peer >= 0`` are taken as ISL windows).
+            isl: optional separate table of inter-satellite windows (``satellite``, ``peer``).
+            n_satellites: number of satellites; default ``len(contacts.satellite_names)``.
+
+        Raises:
+            InputError: a table lacks a column, or the windows are invalid.
+        """
+
+        def column(table: Any, name: str) -> NDArray[Any]:
+            if not hasattr(table, name):
+                raise InputError(
+                    "contact table", type(table).__name__, f"a table with a `{name}` column"
+                )
+            return np.asarray(getattr(table, name))
+
+        if n_satellites is None:
+            names = getattr(contacts, "satellite_names", None)
+            if names is None:
+                raise InputError("n_satellites", None, "a number, or a table with satellite_names")
+            n_satellites = len(names)
+        sat = column(contacts, "satellite")
+        start = column(contacts, "start_unix_s")
+        end = column(contacts, "end_unix_s")
+        peer = np.asarray(getattr(contacts, "peer", np.full(sat.size, -1)))
+        links = peer >= 0
+        isl_parts = [(sat[links], peer[links], start[links], end[links])]
+        if isl is not None:
+            isl_parts.append(
+                (
+                    column(isl, "satellite"),
+                    column(isl, "peer"),
+                    column(isl, "start_unix_s"),
+                    column(isl, "end_unix_s"),
+                )
+            )
+        a, b, s, e = (np.concatenate([part[k] for part in isl_parts]) for k in range(4))
+        has_isl = a.size > 0
+        return cls(
+            n_satellites,
+            sat[~links],
+            start[~links],
+            end[~links],
+            *((a.astype(np.int64), b.astype(np.int64), s, e) if has_isl else (None,) * 4),
+        )
+
     def _check_windows(
         self,
         kind: str,
