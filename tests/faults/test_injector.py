@@ -379,3 +379,27 @@ def test_upsets_follow_optimizer_state_replaced_by_a_checkpoint_load(fx) -> None
     assert events
     changed = {name for name, t in fresh.items() if not torch.equal(t, before[name])}
     assert changed == {e.tensor for e in events}  # the live tensors were hit, not stale ones
+
+
+def test_state_dict_is_plain_data_loadable_with_weights_only(fx, tmp_path) -> None:
+    model = fx.make_mlp()
+    opt = _adam(model)
+    x, y = fx.make_batch()
+    injector = FaultInjector(
+        ["weights", "optimizer"], rate_per_bit_s=1e-4, stuck_bits=2, reset_rate_per_s=1.0, seed=5
+    )
+    injector.bind(model, opt)
+    fx.train_steps(injector, model, opt, x, y, range(3))
+    injector.reset_due(time_s=3.0, duration_s=5.0)  # a reset event carries NaN values
+    path = tmp_path / "injector.pt"
+    torch.save(injector.state_dict(), path)
+    loaded = torch.load(path, weights_only=True)
+    twin = FaultInjector(
+        ["weights", "optimizer"], rate_per_bit_s=1e-4, stuck_bits=2, reset_rate_per_s=1.0, seed=0
+    )
+    twin.load_state_dict(loaded)
+    assert fx.events_key(twin.events) == fx.events_key(injector.events)
+    assert twin.state_dict()["rng"] == injector.state_dict()["rng"]
+    assert [twin.reset_due(time_s=9.0, duration_s=1.0) for _ in range(20)] == [
+        injector.reset_due(time_s=9.0, duration_s=1.0) for _ in range(20)
+    ]
