@@ -138,7 +138,7 @@ def skyfield_shadow_state(satellite: EarthSatellite, eph):
 
 def my_transitions(intervals, satellite: int, start_s: float, end_s: float) -> np.ndarray:
     """Times where the state of ``satellite`` changes (interval boundaries inside the window)."""
-    rows = intervals.satellite_index == satellite
+    rows = intervals.satellite == satellite
     edges = np.concatenate([intervals.start_unix_s[rows], intervals.end_unix_s[rows]])
     edges = edges[(edges > start_s) & (edges < end_s)]
     edges = np.sort(edges)
@@ -290,7 +290,7 @@ def test_skyfield_is_sunlit_edges_fall_in_the_middle_of_our_penumbra(ts, eph):
     times, _ = find_discrete(skyfield_time(ts, START), skyfield_time(ts, end), sunlit)
     sky = _utc_of(times)
     intervals = eclipse_intervals(sats, START, DAY_S)
-    penumbra = intervals.kind == "penumbra"
+    penumbra = ~intervals.umbra
     starts, ends = intervals.start_unix_s[penumbra], intervals.end_unix_s[penumbra]
     assert len(sky) == len(starts) > 20
     middles = 0.5 * (starts + ends)
@@ -404,8 +404,8 @@ def test_intervals_are_disjoint_ordered_and_nested_in_the_right_order():
     sats = sso_constellation([10.5, 13.5])
     intervals = eclipse_intervals(sats, START, DAY_S)
     for index in range(2):
-        rows = intervals.satellite_index == index
-        kinds = intervals.kind[rows].tolist()
+        rows = intervals.satellite == index
+        kinds = intervals.shadow[rows].tolist()
         starts, ends = intervals.start_unix_s[rows], intervals.end_unix_s[rows]
         assert np.all(ends > starts)
         assert np.all(starts[1:] >= ends[:-1] - 1e-9)  # no overlap
@@ -419,10 +419,17 @@ def test_intervals_are_disjoint_ordered_and_nested_in_the_right_order():
 def test_window_starting_in_umbra_is_clipped_and_edges_do_not_depend_on_the_step():
     sats = sso_constellation([10.5])
     coarse = eclipse_intervals(sats, START, DAY_S, step_s=60.0)
-    umbra = coarse.kind == "umbra"
+    umbra = coarse.umbra
     inside_s = float(coarse.start_unix_s[umbra][0]) + 100.0
     clipped = eclipse_intervals(sats, inside_s, 3 * 3600.0)
-    assert clipped.kind[0] == "umbra" and clipped.start_unix_s[0] == inside_s
+    assert clipped.umbra[0] and clipped.start_unix_s[0] == inside_s
+    first = clipped.to_records()[0]
+    assert list(first) == [
+        "kind", "satellite", "shadow", "start", "end", "duration_s", "start_clipped", "end_clipped"
+    ]  # fmt: skip
+    assert (first["kind"], first["satellite"], first["shadow"]) == ("eclipse", "sso-10.5h", "umbra")
+    assert clipped.start_clipped.tolist() == [True] + [False] * (len(clipped) - 1)
+    assert clipped.end_clipped[-1] == (clipped.end_unix_s[-1] == inside_s + 3 * 3600.0)
     fine = eclipse_intervals(sats, START, DAY_S, step_s=7.0)
     assert len(fine) == len(coarse)
     assert np.max(np.abs(fine.start_unix_s - coarse.start_unix_s)) < two_milliseconds

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -33,14 +33,16 @@ from orbitlearn.errors import InputError
 from orbitlearn.space.constellation import Constellation
 from orbitlearn.space.ephemeris import sun_position_teme_m
 from orbitlearn.space.frames import WGS84_A_M, WGS84_F
+from orbitlearn.space.intervals import IntervalTable
+from orbitlearn.space.propagation import propagate_teme
 from orbitlearn.space.timescale import time_grid_unix_s, unix_s_to_jd_fr
 
 __all__ = [
     "EARTH_RADIUS_M",
     "SUN_RADIUS_M",
     "EclipseFractions",
-    "EclipseIntervals",
     "EclipseState",
+    "EclipseTable",
     "beta_angle_deg",
     "constellation_beta_angle_deg",
     "eclipse_fraction",
@@ -334,20 +336,13 @@ def beta_angle_deg(
 
 
 # --- propagation ---------------------------------------------------------------------------
-# TODO(H1b): switch to orbitlearn.space.propagation.propagate_teme once it exists.
 
 
 def _propagate_teme(
     constellation: Constellation, unix_s: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
     """TEME positions (m) and velocities (m/s), ``(n_sats, n_times, 3)``; NaN where sgp4 fails."""
-    jd, fr = unix_s_to_jd_fr(unix_s)
-    error, r_km, v_km_s = constellation.satrec_array.sgp4(jd, fr)
-    r_m = np.asarray(r_km, dtype=np.float64) * 1000.0
-    v_m_s = np.asarray(v_km_s, dtype=np.float64) * 1000.0
-    failed = np.asarray(error) != 0
-    r_m[failed] = np.nan
-    v_m_s[failed] = np.nan
+    r_m, v_m_s, _ = propagate_teme(constellation, unix_s)
     return r_m, v_m_s
 
 
@@ -379,29 +374,35 @@ def constellation_beta_angle_deg(constellation: Constellation, unix_s: ArrayLike
 # --- intervals -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EclipseIntervals:
-    """Eclipse intervals of a constellation, one row per interval, sorted by satellite and start.
+@dataclass(frozen=True, eq=False)
+class EclipseTable(IntervalTable):
+    """Eclipse intervals of a constellation: one row per penumbra or umbra interval.
 
-    ``kind`` is ``"penumbra"`` (part of the Sun hidden) or ``"umbra"`` (all of it); the two
-    never overlap, so a full eclipse reads penumbra, umbra, penumbra. The penumbra entry is the
-    start of an eclipse's first penumbra row (the shadow fraction leaves 0), the umbra entry the
-    start of its umbra row (the fraction reaches 1). Intervals are clipped to the window asked
-    for. Arrays all have shape ``(n_intervals,)``.
+    An :class:`~orbitlearn.space.intervals.IntervalTable` (``satellite``, ``start_unix_s``,
+    ``end_unix_s``, ``start_clipped``, ``end_clipped``, ``satellite_names``) with one more
+    column, ``umbra``: ``True`` for an umbra row (all of the Sun hidden), ``False`` for a
+    penumbra row (part of it). Rows never overlap, so a full eclipse reads penumbra, umbra,
+    penumbra; the penumbra entry is the start of an eclipse's first penumbra row (the shadow
+    fraction leaves 0), the umbra entry the start of its umbra row (the fraction reaches 1).
+    Rows are sorted by satellite, then start. Records carry ``shadow``: ``"penumbra"`` or
+    ``"umbra"``.
     """
 
-    satellite_index: NDArray[np.int64]
-    start_unix_s: FloatArray
-    end_unix_s: FloatArray
-    kind: NDArray[np.str_]
+    umbra: NDArray[np.bool_]
 
-    def __len__(self) -> int:
-        return int(self.satellite_index.shape[0])
+    kind: ClassVar[str] = "eclipse"
 
     @property
-    def duration_s(self) -> FloatArray:
-        """Length of each interval, seconds."""
-        return self.end_unix_s - self.start_unix_s
+    def shadow(self) -> NDArray[np.str_]:
+        """``"umbra"`` or ``"penumbra"`` per row, ``(n,)``."""
+        return np.where(self.umbra, "umbra", "penumbra")
+
+    def _output_columns(self) -> dict[str, NDArray[Any]]:
+        base = super()._output_columns()
+        columns = {"kind": base.pop("kind"), "satellite": base.pop("satellite")}
+        columns["shadow"] = self.shadow.astype(object)
+        columns.update(base)
+        return columns
 
 
 def _edge_functions(a: FloatArray, b: FloatArray, c: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -484,7 +485,7 @@ def eclipse_intervals(
     earth_radius_m: float = EARTH_RADIUS_M,
     atmosphere_height_m: float = 0.0,
     oblate: bool = False,
-) -> EclipseIntervals:
+) -> EclipseTable:
     """Penumbra and umbra intervals of every satellite over a window.
 
     The shadow is sampled every ``step_s`` seconds; each edge found between two samples is then
@@ -503,7 +504,7 @@ def eclipse_intervals(
             :func:`shadow_fraction`.
 
     Returns:
-        :class:`EclipseIntervals`, penumbra and umbra rows, not overlapping. Where sgp4 cannot
+        :class:`EclipseTable`, penumbra and umbra rows, not overlapping. Where sgp4 cannot
         give a position (a decayed orbit) the satellite counts as sunlit.
 
     Raises:
@@ -573,7 +574,7 @@ def eclipse_intervals(
         )
         for k in (0, 1)
     )
-    return _split_penumbra(shadow, umbra)
+    return _split_penumbra(shadow, umbra, (float(grid[0]), end_unix_s), tuple(constellation.names))
 
 
 def _spans(
@@ -605,7 +606,9 @@ def _spans(
 def _split_penumbra(
     shadow: tuple[NDArray[np.int64], FloatArray, FloatArray],
     umbra: tuple[NDArray[np.int64], FloatArray, FloatArray],
-) -> EclipseIntervals:
+    window: tuple[float, float],
+    satellite_names: tuple[str, ...],
+) -> EclipseTable:
     """Shadow spans minus umbra spans -> disjoint penumbra rows, plus the umbra rows.
 
     Every umbra span lies inside a shadow span (``b - a < b + a``). Each span start counts +1
@@ -629,18 +632,20 @@ def _split_penumbra(
     sat_all = np.concatenate([sat[:-1][piece], umbra_sat])
     start_all = np.concatenate([time[:-1][piece], umbra_start])
     end_all = np.concatenate([time[1:][piece], umbra_end])
-    kind_all = np.concatenate(
-        [
-            np.full(int(piece.sum()), "penumbra", dtype="<U8"),
-            np.full(umbra_sat.shape, "umbra", dtype="<U8"),
-        ]
+    umbra_all = np.concatenate(
+        [np.zeros(int(piece.sum()), dtype=bool), np.ones(umbra_sat.shape, dtype=bool)]
     )
     order = np.lexsort((start_all, sat_all))
-    return EclipseIntervals(
-        satellite_index=sat_all[order].astype(np.int64),
-        start_unix_s=start_all[order],
-        end_unix_s=end_all[order],
-        kind=kind_all[order],
+    start_all, end_all = start_all[order], end_all[order]
+    # Refined edges lie strictly inside the window, so a row touching its ends was cut there.
+    return EclipseTable(
+        satellite=sat_all[order].astype(np.int64),
+        start_unix_s=start_all,
+        end_unix_s=end_all,
+        start_clipped=start_all <= window[0],
+        end_clipped=end_all >= window[1],
+        satellite_names=satellite_names,
+        umbra=umbra_all[order],
     )
 
 
@@ -695,12 +700,12 @@ def eclipse_fraction(
     n_sats = len(constellation)
     window_s = float(duration_s)
     durations = intervals.duration_s
-    is_umbra = intervals.kind == "umbra"
-    umbra = np.bincount(intervals.satellite_index[is_umbra], durations[is_umbra], n_sats)
-    penumbra = np.bincount(intervals.satellite_index[~is_umbra], durations[~is_umbra], n_sats)
+    is_umbra = intervals.umbra
+    umbra = np.bincount(intervals.satellite[is_umbra], durations[is_umbra], n_sats)
+    penumbra = np.bincount(intervals.satellite[~is_umbra], durations[~is_umbra], n_sats)
 
     # Integrate the shadow fraction over each penumbra interval with Gauss-Legendre nodes.
-    pen_sat = intervals.satellite_index[~is_umbra]
+    pen_sat = intervals.satellite[~is_umbra]
     pen_start = intervals.start_unix_s[~is_umbra]
     pen_len = durations[~is_umbra]
     node_times = (pen_start[:, np.newaxis] + pen_len[:, np.newaxis] * _GL_NODES01).ravel()
