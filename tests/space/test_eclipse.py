@@ -35,6 +35,7 @@ from orbitlearn.space.eclipse import (
     shadow_fraction,
 )
 from orbitlearn.space.ephemeris import sun_position_teme_m
+from orbitlearn.space.propagation import propagate_teme
 from orbitlearn.space.timescale import parse_utc_iso, unix_s_to_jd_fr
 
 # Tolerances, in physical units.
@@ -390,7 +391,7 @@ def test_year_mean_eclipse_fraction_matches_published_values():
     sats = Constellation.from_satrecs([*sso.satrecs, *inclined])
     days = START + DAY_S * np.arange(0.0, 365.0, 5.0)
     times = (days[:, None] + np.arange(0.0, 5760.0, 10.0)[None, :]).ravel()
-    r, _ = eclipse._propagate_teme(sats, times)
+    r, _, _ = propagate_teme(sats, times)
     mean = shadow_fraction(r, times).mean(axis=1)
     assert abs(mean[0] - 0.364) < half_a_percentage_point
     assert abs(mean[1] - 0.05) < half_a_percentage_point
@@ -436,9 +437,7 @@ def test_window_starting_in_umbra_is_clipped_and_edges_do_not_depend_on_the_step
     assert np.max(np.abs(fine.end_unix_s - coarse.end_unix_s)) < two_milliseconds
     # Grid states agree with the intervals.
     grid = START + 37.0 * np.arange(2000)
-    from orbitlearn.space.eclipse import _propagate_teme
-
-    r, _ = _propagate_teme(sats, grid)
+    r, _, _ = propagate_teme(sats, grid)
     state = eclipse_state(r, grid)[0]
     in_umbra = np.zeros(grid.shape, bool)
     for s, e in zip(coarse.start_unix_s[umbra], coarse.end_unix_s[umbra], strict=True):

@@ -17,7 +17,6 @@ from skyfield.searchlib import find_discrete
 from orbitlearn.errors import InputError
 from orbitlearn.space import lighttime
 from orbitlearn.space.constellation import Constellation
-from orbitlearn.space.eclipse import _propagate_teme
 from orbitlearn.space.lighttime import (
     SPEED_OF_LIGHT_M_S,
     earth_mars_distance_m,
@@ -29,6 +28,7 @@ from orbitlearn.space.lighttime import (
     moon_light_time_s,
 )
 from orbitlearn.space.offline_data import de421_path
+from orbitlearn.space.propagation import propagate_teme
 from orbitlearn.space.stations import GroundStation
 from orbitlearn.space.timescale import parse_utc_iso
 
@@ -122,7 +122,7 @@ def test_ground_link_light_time_matches_skyfield_slant_range(ts):
     satrec = Satrec.twoline2rv(line1, line2)
     station = GroundStation("Bremen", 53.1, 8.8, 10.0)
     times = parse_utc_iso("2024-01-01T12:00:00Z") + 30.0 * np.arange(2880)  # one day
-    r_m, _ = _propagate_teme(Constellation.from_satrecs([satrec]), times)
+    r_m, _, _ = propagate_teme(Constellation.from_satrecs([satrec]), times)
     got_s = ground_link_light_time_s(r_m, station, times)[0]
     topos = wgs84.latlon(53.1, 8.8, elevation_m=10.0)
     sky_range_m = (EarthSatellite.from_satrec(satrec, ts) - topos).at(skyfield_time(ts, times))
