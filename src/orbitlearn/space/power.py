@@ -26,9 +26,9 @@ Sun's parallax across an orbit, < 0.003 deg, is neglected.)
 energy is clamped to ``[soc_min, soc_max] * capacity_wh``: surplus beyond full is shunted
 (curtailed); a load beyond what the battery can give at ``soc_min`` is shed (unserved). Because
 the change each step depends only on the sign of the net power, the recursion is
-``E[i+1] = clip(E[i] + d[i], E_min, E_max)``: :func:`simulate_battery` loops over time with arrays
-over satellites (a few numpy calls per step) and reconstructs every energy flow afterwards,
-vectorised, so that ``generated - delivered - losses - curtailed == stored change`` exactly
+``E[i+1] = clip(E[i] + d[i], E_min, E_max)``: :func:`simulate_battery` solves it in blocks of
+time with cumulative sums and running maxima (vectorised over satellites and the steps of a
+block; see ``_clamped_walk``) and reconstructs every energy flow afterwards, so that ``generated - delivered - losses - curtailed == stored change`` exactly
 (:meth:`EnergyLedger.balance_error_wh`).
 
 **Loads.** :class:`LoadProfile` gives watts per mode: the bus always, the compute payload while
@@ -493,13 +493,7 @@ def simulate_battery(
     change = net_wh * np.where(net_wh > 0.0, eta_in, 1.0 / eta_out)
     energy_t = np.empty((n_times, n_sats))
     energy_t[0] = battery.initial_soc * battery.capacity_wh
-    low, high = np.full(n_sats, e_min), np.full(n_sats, e_max)
-    add, maximum, minimum = np.add, np.maximum, np.minimum
-    for i in range(n_times - 1):  # the clamp makes it a recursion; arrays over satellites
-        row = energy_t[i + 1]
-        add(energy_t[i], change[i], out=row)
-        maximum(row, low, out=row)
-        minimum(row, high, out=row)
+    _clamped_walk(change, energy_t, e_min, e_max)
 
     # Energy flows. A step that charges never lowers the stored energy and one that discharges
     # never raises it, so the positive and negative parts of the stored change are what went
@@ -526,3 +520,42 @@ def simulate_battery(
     )
     energy = energy_t.T
     return BatteryTrace(energy_wh=energy, soc=energy / battery.capacity_wh, ledger=ledger)
+
+
+#: Steps per block of the clamped walk: long enough that the Python loop is short, short
+#: enough that a block rarely touches both limits (and so needs the per-step fallback).
+_WALK_BLOCK = 256
+
+
+def _clamped_walk(change: FloatArray, energy_t: FloatArray, low: float, high: float) -> None:
+    """Fill ``energy_t[1:]`` with ``E[i+1] = clip(E[i] + change[i], low, high)``, time-major.
+
+    Block by block over time, vectorised over satellites: within a block the path that is only
+    held under ``high`` is ``P - max(0, running max of (P - high))`` with ``P`` the unclamped
+    cumulative sum (the Lindley / Skorokhod reflection); if it never dips under ``low`` it is
+    the answer. Otherwise the mirror image (held only above ``low``) is tried, and a satellite
+    whose block touches both limits falls back to the per-step loop for that block.
+    """
+    n_steps = change.shape[0]
+    state = energy_t[0].copy()
+    for first in range(0, n_steps, _WALK_BLOCK):
+        last = min(n_steps, first + _WALK_BLOCK)
+        path = state + np.cumsum(change[first:last], axis=0)
+        over = np.maximum.accumulate(path - high, axis=0)
+        result = path - np.maximum(over, 0.0)
+        dips = result.min(axis=0) < low
+        if dips.any():
+            columns = np.flatnonzero(dips)
+            sub = path[:, columns]
+            under = np.maximum.accumulate(low - sub, axis=0)
+            floor_only = sub + np.maximum(under, 0.0)
+            result[:, columns] = floor_only
+            both = columns[floor_only.max(axis=0) > high]
+            for column in both:  # rare: a block that empties and refills the battery
+                value = state[column]
+                for step in range(first, last):
+                    value = min(max(value + change[step, column], low), high)
+                    result[step - first, column] = value
+        np.clip(result, low, high, out=result)
+        energy_t[first + 1 : last + 1] = result
+        state = result[-1].copy()

@@ -35,7 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 from orbitlearn.errors import ConfigError
 from orbitlearn.space._config_checks import check_number
 
-__all__ = ["DEFAULT_SAA_BOX", "SaaModel", "points_in_polygon"]
+__all__ = ["DEFAULT_SAA_BOX", "SaaModel", "depth_in_polygon_deg", "points_in_polygon"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -62,9 +62,7 @@ def points_in_polygon(
     >>> points_in_polygon([-25.0, 10.0, -25.0], [-50.0, -50.0, 60.0], DEFAULT_SAA_BOX).tolist()
     [True, False, False]
     """
-    lat = np.asarray(latitude_deg, dtype=np.float64)
-    lon = np.mod(np.asarray(longitude_deg, dtype=np.float64) + 180.0, 360.0) - 180.0
-    lat, lon = np.broadcast_arrays(lat, lon)
+    lat, lon = np.broadcast_arrays(_as_float(latitude_deg), _wrap_longitude(longitude_deg))
     inside = np.zeros(lat.shape, dtype=bool)
     vertices = np.asarray(polygon, dtype=np.float64)
     if _is_axis_aligned_box(vertices):  # the default: four comparisons, no ray casting
@@ -79,6 +77,51 @@ def points_in_polygon(
         crossing_lon = lon_a + (lat - lat_a) * (lon_b - lon_a) / (lat_b - lat_a)
         inside ^= straddles & (lon < crossing_lon)
     return inside
+
+
+def depth_in_polygon_deg(
+    latitude_deg: ArrayLike, longitude_deg: ArrayLike, polygon: tuple[tuple[float, float], ...]
+) -> NDArray[Any]:
+    """Distance from each point to the polygon's boundary, degrees: > 0 inside, <= 0 outside.
+
+    Distances are planar in (latitude, longitude) degrees (the same units the polygon is given
+    in); the default box needs only four differences.
+
+    >>> depth_in_polygon_deg([-25.0, -48.0, 10.0], [-50.0, -50.0, -50.0], DEFAULT_SAA_BOX).tolist()
+    [25.0, 2.0, -10.0]
+    """
+    lat, lon = np.broadcast_arrays(_as_float(latitude_deg), _wrap_longitude(longitude_deg))
+    vertices = np.asarray(polygon, dtype=np.float64)
+    if _is_axis_aligned_box(vertices):
+        low_lat, high_lat = float(vertices[:, 0].min()), float(vertices[:, 0].max())
+        low_lon, high_lon = float(vertices[:, 1].min()), float(vertices[:, 1].max())
+        depth = np.minimum(
+            np.minimum(lat - low_lat, high_lat - lat), np.minimum(lon - low_lon, high_lon - lon)
+        )
+        return depth
+    nearest = np.full(lat.shape, np.inf, dtype=lat.dtype)
+    for (lat_a, lon_a), (lat_b, lon_b) in zip(vertices, np.roll(vertices, -1, axis=0), strict=True):
+        d_lat, d_lon = lat_b - lat_a, lon_b - lon_a
+        length2 = d_lat * d_lat + d_lon * d_lon
+        along = np.clip(((lat - lat_a) * d_lat + (lon - lon_a) * d_lon) / length2, 0.0, 1.0)
+        gap_lat = lat - (lat_a + along * d_lat)
+        gap_lon = lon - (lon_a + along * d_lon)
+        nearest = np.minimum(nearest, np.sqrt(gap_lat * gap_lat + gap_lon * gap_lon))
+    return np.where(points_in_polygon(lat, lon, polygon), nearest, -nearest)
+
+
+def _as_float(values: ArrayLike) -> NDArray[Any]:
+    """A float array, keeping float32 input as float32 (the fast path of the radiation model)."""
+    array = np.asarray(values)
+    return array if array.dtype in (np.float32, np.float64) else array.astype(np.float64)
+
+
+def _wrap_longitude(longitude_deg: ArrayLike) -> NDArray[Any]:
+    """Longitudes in [-180, 180); skips the modulo when they already are (the usual case)."""
+    lon = _as_float(longitude_deg)
+    if lon.size and (np.nanmin(lon) < -180.0 or np.nanmax(lon) >= 180.0):
+        lon = np.mod(lon + 180.0, 360.0) - 180.0
+    return lon
 
 
 def _is_axis_aligned_box(vertices: FloatArray) -> bool:
@@ -105,6 +148,8 @@ class SaaModel:
         edge_intensity: profile value (0..1) at ``reference_altitude_m`` that bounds "in the
             SAA"; 0 makes the whole region the SAA.
         reference_altitude_m: altitude at which ``edge_intensity`` applies.
+        edge_taper_deg: the profile ramps from 0 at the region's boundary to its full value
+            this many degrees inside (0: a hard edge). A real anomaly has no step at a box edge.
 
     >>> SaaModel(sigma_latitude_deg=0.0)
     Traceback (most recent call last):
@@ -117,8 +162,9 @@ class SaaModel:
     center_longitude_deg: float = -50.0
     sigma_latitude_deg: float = 13.0
     sigma_longitude_deg: float = 30.0
-    edge_intensity: float = 0.1
+    edge_intensity: float = 0.08
     reference_altitude_m: float = 550e3
+    edge_taper_deg: float = 4.0
     _vertices: FloatArray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -144,6 +190,7 @@ class SaaModel:
         check_number(
             "saa.reference_altitude_m", self.reference_altitude_m, 100e3, 2000e3, unit="metres"
         )
+        check_number("saa.edge_taper_deg", self.edge_taper_deg, 0.0, 30.0, unit="degrees")
 
     def profile(self, latitude_deg: ArrayLike, longitude_deg: ArrayLike) -> FloatArray:
         """Relative >10 MeV proton flux at fixed altitude, 0..1 (0 outside the region).
@@ -152,14 +199,21 @@ class SaaModel:
         >>> model.profile([-27.0, 20.0], [-50.0, -50.0]).tolist()
         [1.0, 0.0]
         """
-        lat = np.asarray(latitude_deg, dtype=np.float64)
-        lon = np.mod(np.asarray(longitude_deg, dtype=np.float64) + 180.0, 360.0) - 180.0
-        d_lon = np.mod(lon - self.center_longitude_deg + 180.0, 360.0) - 180.0
-        d2 = ((lat - self.center_latitude_deg) / self.sigma_latitude_deg) ** 2 + (
-            d_lon / self.sigma_longitude_deg
+        lat = _as_float(latitude_deg)
+        lon = _wrap_longitude(longitude_deg)
+        d_lon = lon - self.center_longitude_deg  # in [-360, 360): wrap into [-180, 180)
+        d_lon = np.where(
+            d_lon >= 180.0, d_lon - 360.0, np.where(d_lon < -180.0, d_lon + 360.0, d_lon)
+        )
+        d2 = ((lat - self.center_latitude_deg) * (1.0 / self.sigma_latitude_deg)) ** 2 + (
+            d_lon * (1.0 / self.sigma_longitude_deg)
         ) ** 2
+        if self.edge_taper_deg > 0.0:
+            depth = depth_in_polygon_deg(lat, lon, self.region)
+            taper = np.clip(depth * (1.0 / self.edge_taper_deg), 0.0, 1.0)
+            return (np.exp(-0.5 * d2) * taper).astype(d2.dtype, copy=False)
         inside = points_in_polygon(lat, lon, self.region)
-        return np.where(inside, np.exp(-0.5 * d2), 0.0)
+        return np.where(inside, np.exp(-0.5 * d2), 0.0).astype(d2.dtype, copy=False)
 
     def in_saa(self, profile: ArrayLike, altitude_gain: ArrayLike) -> BoolArray:
         """Whether the flux is above the SAA contour.
@@ -181,6 +235,7 @@ class SaaModel:
             "sigma_longitude_deg": self.sigma_longitude_deg,
             "edge_intensity": self.edge_intensity,
             "reference_altitude_m": self.reference_altitude_m,
+            "edge_taper_deg": self.edge_taper_deg,
         }
 
     @classmethod
@@ -194,6 +249,7 @@ class SaaModel:
             "sigma_longitude_deg",
             "edge_intensity",
             "reference_altitude_m",
+            "edge_taper_deg",
         }
         unknown = sorted(set(values) - known)
         if unknown:
