@@ -1,0 +1,150 @@
+"""Bit-exact views, comparison and voting on tensors.
+
+Detection and voting must work on the *bits* a value is stored in, not on its floating-point
+value: ``-0.0 == 0.0`` and ``nan != nan`` would hide or invent differences. Every helper here
+reinterprets a tensor as the unsigned-width integer type of the same size (``float32`` ->
+``int32``, ``bfloat16``/``float16`` -> ``int16``, ``float64`` -> ``int64``) without copying.
+
+On CPU, equality of contiguous tensors is a ``memcmp`` of their bytes (through ctypes): about
+twice as fast as numpy's ``array_equal`` on integer views and several times faster than torch's
+integer reductions on this project's CPU builds (measured while building the ``full`` policy);
+other devices use ``torch.equal`` on integer views.
+
+>>> import torch
+>>> a = torch.tensor([0.0, 1.5])
+>>> b = torch.tensor([-0.0, 1.5])
+>>> bool((a == b).all()), bitwise_equal(a, b)
+(True, False)
+>>> int_view(torch.zeros(2, dtype=torch.bfloat16)).dtype
+torch.int16
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+__all__ = [
+    "bitwise_equal",
+    "bitwise_majority",
+    "int_dtype_for",
+    "int_view",
+    "mismatch_indices",
+    "numpy_int_view",
+]
+
+_INT_FOR_SIZE = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+
+
+def _load_memcmp() -> Callable[[int, int, int], int] | None:
+    try:
+        libc = ctypes.cdll.msvcrt if os.name == "nt" else ctypes.CDLL(None)
+        memcmp = libc.memcmp
+    except (OSError, AttributeError):  # pragma: no cover - no C library reachable
+        return None
+    memcmp.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    memcmp.restype = ctypes.c_int
+    return memcmp
+
+
+_MEMCMP = _load_memcmp()
+
+
+def int_dtype_for(dtype: torch.dtype) -> torch.dtype:
+    """The integer dtype with the same element size as ``dtype``.
+
+    Raises:
+        TypeError: for dtypes without a same-size integer (complex types).
+    """
+    if dtype == torch.bool:
+        return torch.uint8
+    size = torch.empty((), dtype=dtype).element_size()
+    try:
+        return _INT_FOR_SIZE[size]
+    except KeyError:
+        raise TypeError(f"no integer view for dtype {dtype} ({size} bytes per element)") from None
+
+
+def int_view(tensor: torch.Tensor) -> torch.Tensor:
+    """A flat integer view of ``tensor``'s storage (no copy; detached from autograd).
+
+    Args:
+        tensor: a contiguous tensor of any real dtype.
+
+    Returns:
+        A 1-D tensor of ``int_dtype_for(tensor.dtype)`` sharing memory with ``tensor``.
+
+    Raises:
+        ValueError: if ``tensor`` is not contiguous (a view cannot alias it flatly).
+    """
+    t = tensor.detach()
+    if not t.is_contiguous():
+        raise ValueError("int_view needs a contiguous tensor; call .contiguous() on a copy")
+    flat = t.reshape(-1)
+    target = int_dtype_for(t.dtype)
+    if flat.dtype == target:
+        return flat
+    if flat.dtype == torch.bool:
+        return flat.view(torch.uint8)
+    return flat.view(target)
+
+
+def numpy_int_view(tensor: torch.Tensor) -> np.ndarray:
+    """:func:`int_view` as a numpy array sharing memory (CPU tensors only)."""
+    return int_view(tensor).numpy()
+
+
+def bitwise_equal(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether two tensors hold exactly the same bits (same shape and dtype assumed).
+
+    Works for non-contiguous tensors (through a contiguous copy) and any device.
+    """
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    a = a.detach() if a.is_contiguous() else a.detach().contiguous()
+    b = b.detach() if b.is_contiguous() else b.detach().contiguous()
+    if a.device.type == "cpu" and b.device.type == "cpu":
+        nbytes = a.numel() * a.element_size()
+        if nbytes == 0:
+            return True
+        if _MEMCMP is not None:
+            # both tensors are referenced here, so their memory stays valid during the call
+            return _MEMCMP(a.data_ptr(), b.data_ptr(), nbytes) == 0
+        return bool(np.array_equal(numpy_int_view(a), numpy_int_view(b)))
+    return bool(torch.equal(int_view(a), int_view(b)))
+
+
+def mismatch_indices(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Flat indices (int64, sorted) where the bits of ``a`` and ``b`` differ."""
+    ia = int_view(a if a.is_contiguous() else a.contiguous())
+    ib = int_view(b if b.is_contiguous() else b.contiguous())
+    return torch.nonzero(ia != ib).reshape(-1)
+
+
+def bitwise_majority(replicas: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Per-bit majority vote of three replicas: ``(a & b) | (a & c) | (b & c)``.
+
+    Any bit that is wrong in at most one replica comes out right, so a single upset per element,
+    or several upsets in different replicas at different bits, is out-voted.
+
+    Args:
+        replicas: exactly three tensors of the same shape and dtype.
+
+    Returns:
+        A new tensor (same dtype and shape as the replicas) holding the voted bits.
+
+    >>> import torch
+    >>> a = torch.tensor([1.0, 2.0]); b = a.clone(); c = a.clone()
+    >>> b[0] = 7.0; c[1] = -3.0
+    >>> bitwise_majority([a, b, c]).tolist()
+    [1.0, 2.0]
+    """
+    if len(replicas) != 3:
+        raise ValueError(f"bitwise_majority needs 3 replicas, got {len(replicas)}")
+    a, b, c = (int_view(r if r.is_contiguous() else r.contiguous()) for r in replicas)
+    voted = (a & b) | (a & c) | (b & c)
+    return voted.view(replicas[0].dtype).reshape(replicas[0].shape)

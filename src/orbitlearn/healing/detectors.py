@@ -1,0 +1,382 @@
+"""Cheap detectors of silent data corruption in training.
+
+* :class:`SpikeDetector` - robust running statistics (median and MAD over a window) of a scalar
+  such as the loss or the total gradient norm; flags values far above the running level.
+* :class:`StateRangeCheck` - non-finite values and values beyond a per-tensor exponent range
+  learned from clean scans (an exponent-bit flip multiplies a value by up to ``2**128``).
+* :class:`ActivationRangeGuard` - Ranger-style range restriction: per-layer output ranges are
+  learned from clean forward passes through forward hooks; outputs outside the range are
+  detected (and optionally clamped, out of place, so autograd stays correct).
+
+The bit-exact detectors (protected copies, replicas) are in :mod:`orbitlearn.healing.protected`
+and :mod:`orbitlearn.healing.redundancy`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from orbitlearn.errors import InputError
+
+__all__ = ["ActivationRangeGuard", "RangeViolation", "SpikeDetector", "StateRangeCheck"]
+
+
+class SpikeDetector:
+    """Flags upward spikes of a positive scalar against robust running statistics.
+
+    A value ``x`` is a spike when, after ``warmup`` values have been seen,
+    ``x > median + threshold_mads * 1.4826 * MAD`` **and** ``x > min_ratio * median`` over the
+    last ``window`` accepted values (1.4826 * MAD estimates a standard deviation for normal
+    data). Non-finite values are not judged here (they are caught by the finite checks).
+
+    Args:
+        window: number of recent accepted values kept.
+        warmup: values needed before any spike is reported.
+        threshold_mads: how many robust standard deviations above the median count as a spike.
+        min_ratio: a spike must also exceed this multiple of the median.
+
+    >>> d = SpikeDetector(window=16, warmup=8)
+    >>> for v in [1.0, 1.1, 0.9, 1.05, 0.95, 1.0, 1.02, 0.98]:
+    ...     d.update(v)
+    >>> d.is_spike(1.1), d.is_spike(50.0)
+    (False, True)
+    """
+
+    def __init__(
+        self,
+        *,
+        window: int = 64,
+        warmup: int = 16,
+        threshold_mads: float = 8.0,
+        min_ratio: float = 3.0,
+    ) -> None:
+        if window < 2:
+            raise InputError("window", window, "an integer >= 2")
+        if not 1 <= warmup <= window:
+            raise InputError("warmup", warmup, f"an integer in [1, window={window}]")
+        self.window = window
+        self.warmup = warmup
+        self.threshold_mads = threshold_mads
+        self.min_ratio = min_ratio
+        self._values: deque[float] = deque(maxlen=window)
+        self._threshold: float | None = None
+
+    def threshold(self) -> float | None:
+        """The current spike threshold, or None during warm-up."""
+        if self._threshold is None and len(self._values) >= self.warmup:
+            ordered = sorted(self._values)
+            n = len(ordered)
+            median = 0.5 * (ordered[(n - 1) // 2] + ordered[n // 2])
+            deviations = sorted(abs(v - median) for v in ordered)
+            mad = 0.5 * (deviations[(n - 1) // 2] + deviations[n // 2])
+            self._threshold = max(
+                median + self.threshold_mads * 1.4826 * mad, self.min_ratio * median
+            )
+        return self._threshold
+
+    def is_spike(self, value: float) -> bool:
+        """Whether ``value`` is a spike (False during warm-up and for non-finite values)."""
+        limit = self.threshold()
+        return limit is not None and math.isfinite(value) and value > limit
+
+    def update(self, value: float) -> None:
+        """Add an accepted value (non-finite values are ignored)."""
+        if math.isfinite(value):
+            self._values.append(float(value))
+            self._threshold = None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"values": list(self._values)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._values = deque((float(v) for v in state["values"]), maxlen=self.window)
+        self._threshold = None
+
+
+class StateRangeCheck:
+    """Non-finite and exponent-range check over named state tensors.
+
+    For each floating tensor the largest magnitude seen in clean scans is learned; a later scan
+    flags a tensor holding a NaN/inf, or whose largest magnitude exceeds
+    ``max(learned * 2**exponent_slack_binades, floor)``. With the default 10 binades a tensor
+    may grow 1024x between clean scans (weights and optimizer moments grow far slower), while
+    a flip of fp32 bit 30, 29 or 28 multiplies a value by 2**128, 2**64 or 2**32.
+
+    Integer tensors (step counters) are not range-checked.
+
+    Args:
+        exponent_slack_binades: allowed growth, in powers of two, over the learned maximum.
+        floor: magnitudes up to this are never flagged (tensors that start at zero).
+    """
+
+    def __init__(self, *, exponent_slack_binades: int = 10, floor: float = 1.0) -> None:
+        self.exponent_slack_binades = exponent_slack_binades
+        self.floor = floor
+        self._learned: dict[str, float] = {}
+
+    def scan(
+        self, blocks: Sequence[tuple[str, torch.Tensor]], *, learn: bool = True
+    ) -> list[tuple[str, str]]:
+        """Check ``blocks``; return ``(name, problem)`` for each bad one.
+
+        With ``learn`` the learned maxima of the good blocks are raised to what was seen.
+        """
+        floating = [(n, t) for n, t in blocks if t.is_floating_point() and t.numel() > 0]
+        if not floating:
+            return []
+        extremes = [torch.aminmax(t.detach()) for _, t in floating]
+        magnitudes = torch.stack(
+            [torch.maximum(e.max.float().abs(), e.min.float().abs()) for e in extremes]
+        ).tolist()
+        scale = 2.0**self.exponent_slack_binades
+        bad: list[tuple[str, str]] = []
+        for (name, _), magnitude in zip(floating, magnitudes, strict=True):
+            if not math.isfinite(magnitude):
+                bad.append((name, f"holds a non-finite value (max |x| = {magnitude})"))
+                continue
+            learned = self._learned.get(name)
+            limit = max(learned * scale, self.floor) if learned is not None else math.inf
+            if magnitude > limit:
+                bad.append(
+                    (name, f"max |x| = {magnitude:.6g} exceeds its learned range {limit:.6g}")
+                )
+            elif learn:
+                self._learned[name] = max(magnitude, learned or 0.0)
+        return bad
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"learned": dict(self._learned)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._learned = {str(k): float(v) for k, v in state["learned"].items()}
+
+
+class RangeViolation:
+    """One layer output (``activation:<module name>``, as the fault injector names it) or the
+    model input (``input``) that left its range in a forward pass."""
+
+    __slots__ = ("high", "layer", "low", "observed_max", "observed_min")
+
+    def __init__(
+        self, layer: str, observed_min: float, observed_max: float, low: float, high: float
+    ) -> None:
+        self.layer = layer
+        self.observed_min = observed_min
+        self.observed_max = observed_max
+        self.low = low
+        self.high = high
+
+    def describe(self) -> str:
+        return (
+            f"output range [{self.observed_min:.6g}, {self.observed_max:.6g}] outside "
+            f"[{self.low:.6g}, {self.high:.6g}]"
+        )
+
+
+class ActivationRangeGuard:
+    """Ranger-style activation range restriction, learned from clean passes.
+
+    Forward hooks on every leaf module (and a pre-hook on the model for its input) record each
+    output's minimum and maximum (one ``aminmax`` per layer, no host synchronisation in the
+    hook; the pass's extremes are read back once, when the pass is judged). During the first
+    ``warmup_passes`` clean passes the per-layer extremes are learned; after that, the allowed
+    range of a layer is ``[lo - margin*w, hi + margin*w]`` where ``[lo, hi]`` are the learned
+    extremes and ``w = hi - lo``. The learned extremes keep following clean passes, so ranges
+    widen as training legitimately grows activations.
+
+    ``mode="detect"`` only reports (the healer re-executes the step); ``mode="clamp"`` also
+    returns ``torch.clamp(output, low, high)`` from the hook - a new tensor, so the module's
+    own output and the caller's tensors are never modified and gradients stay correct.
+
+    Layers are named as the fault injector names their outputs: ``activation:<module name>``,
+    and ``input`` for the model input. Hooks must be registered after any fault injector's hooks
+    on the same modules so the guard sees what the next layer sees (:meth:`attach` appends;
+    the onboard trainer binds :class:`~orbitlearn.healing.Healing` after the injector).
+
+    Args:
+        margin: range widening as a fraction of the learned width.
+        warmup_passes: clean passes observed before violations are reported.
+        mode: ``"detect"`` or ``"clamp"``.
+        include_input: also guard the model's first positional input.
+    """
+
+    def __init__(
+        self,
+        *,
+        margin: float = 1.0,
+        warmup_passes: int = 8,
+        mode: str = "detect",
+        include_input: bool = True,
+    ) -> None:
+        if mode not in ("detect", "clamp"):
+            raise InputError("mode", mode, "one of 'detect', 'clamp'")
+        if margin < 0:
+            raise InputError("margin", margin, "a number >= 0")
+        self.margin = float(margin)
+        self.warmup_passes = int(warmup_passes)
+        self.mode = mode
+        self.include_input = include_input
+        self.names: list[str] = []
+        self._handles: list[Any] = []
+        self._observed: list[tuple[int, Any]] = []
+        self._lo: list[float] = []  # learned extremes per layer (inf/-inf: not seen yet)
+        self._hi: list[float] = []
+        self._bounds: list[tuple[float, float]] | None = None  # allowed range per layer
+        self.clean_passes = 0
+        self._last: tuple[list[float], list[float]] | None = None
+
+    # -------------------------------------------------------------- hooks
+    def attach(self, model: nn.Module) -> None:
+        """Register the hooks on ``model`` (re-attaching replaces them)."""
+        self.detach()
+        names = []
+        if self.include_input:
+            names.append("input")
+            self._handles.append(model.register_forward_pre_hook(self._input_hook))
+        for name, module in model.named_modules():
+            if next(module.children(), None) is not None:
+                continue
+            index = len(names)
+            names.append(f"activation:{name}")
+            self._handles.append(module.register_forward_hook(self._make_hook(index)))
+        if names != self.names:
+            self._reset_ranges(len(names))
+        self.names = names
+
+    def detach(self) -> None:
+        """Remove the hooks."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def _reset_ranges(self, n: int) -> None:
+        self._lo = [math.inf] * n
+        self._hi = [-math.inf] * n
+        self._bounds = None
+        self.clean_passes = 0
+
+    def _input_hook(self, module: nn.Module, args: tuple[Any, ...]) -> None:
+        if args and isinstance(args[0], torch.Tensor) and args[0].is_floating_point():
+            self._observe(0, args[0])
+
+    def _make_hook(self, index: int) -> Any:
+        def hook(module: nn.Module, args: Any, output: Any) -> Any:
+            if not isinstance(output, torch.Tensor) or not output.is_floating_point():
+                return None
+            self._observe(index, output)
+            if self.mode == "clamp" and self._bounds is not None:
+                low, high = self._bounds[index]
+                if math.isfinite(low) and math.isfinite(high):
+                    return torch.clamp(output, low, high)
+            return None
+
+        return hook
+
+    def _observe(self, index: int, tensor: torch.Tensor) -> None:
+        if tensor.numel():
+            self._observed.append((index, torch.aminmax(tensor.detach())))
+
+    # -------------------------------------------------------------- passes
+    def begin_pass(self) -> None:
+        """Forget the observations of the previous forward pass."""
+        self._observed = []
+        self._last = None
+
+    def _pass_extremes(self) -> tuple[list[float], list[float]] | None:
+        """Per-layer (min, max) of the current pass (NaN if a NaN was seen; +-inf if not run)."""
+        if self._last is not None:
+            return self._last
+        if not self._observed:
+            return None
+        values = torch.stack(
+            [v.float() for _, e in self._observed for v in (e.min, e.max)]
+        ).tolist()
+        n = len(self.names)
+        mins, maxs = [math.inf] * n, [-math.inf] * n
+        for k, (index, _) in enumerate(self._observed):
+            low, high = values[2 * k], values[2 * k + 1]
+            if math.isnan(low) or math.isnan(mins[index]):
+                mins[index] = math.nan
+            else:
+                mins[index] = min(mins[index], low)
+            if math.isnan(high) or math.isnan(maxs[index]):
+                maxs[index] = math.nan
+            else:
+                maxs[index] = max(maxs[index], high)
+        self._last = (mins, maxs)
+        return self._last
+
+    def violations(self) -> list[RangeViolation]:
+        """Layers whose output in the current pass left the allowed range (or held NaN)."""
+        if self._bounds is None:
+            return []
+        extremes = self._pass_extremes()
+        if extremes is None:
+            return []
+        found = []
+        for index, (low, high) in enumerate(self._bounds):
+            mn, mx = extremes[0][index], extremes[1][index]
+            if mn == math.inf:
+                continue  # the layer did not run in this pass
+            # NaN compares False, so the negated tests flag it
+            if not (mn >= low) or not (mx <= high):
+                found.append(RangeViolation(self.names[index], mn, mx, low, high))
+        return found
+
+    def commit_clean_pass(self) -> None:
+        """Learn from the current pass (call only for passes judged clean or reproduced)."""
+        extremes = self._pass_extremes()
+        if extremes is None:
+            return
+        for index, (mn, mx) in enumerate(zip(*extremes, strict=True)):
+            if math.isfinite(mn) and math.isfinite(mx):
+                self._lo[index] = min(self._lo[index], mn)
+                self._hi[index] = max(self._hi[index], mx)
+        self.clean_passes += 1
+        if self.clean_passes >= self.warmup_passes:
+            self._derive_bounds()
+
+    def _derive_bounds(self) -> None:
+        bounds = []
+        for lo, hi in zip(self._lo, self._hi, strict=True):
+            if lo > hi:  # never seen: no restriction
+                bounds.append((-math.inf, math.inf))
+                continue
+            width = hi - lo
+            bounds.append((lo - self.margin * width, hi + self.margin * width))
+        self._bounds = bounds
+
+    @property
+    def active(self) -> bool:
+        """Whether warm-up is over and violations are being reported."""
+        return self._bounds is not None
+
+    @property
+    def bounds(self) -> dict[str, tuple[float, float]]:
+        """The allowed range per layer (empty during warm-up)."""
+        return {} if self._bounds is None else dict(zip(self.names, self._bounds, strict=True))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "names": list(self.names),
+            "clean_passes": self.clean_passes,
+            "lo": list(self._lo),
+            "hi": list(self._hi),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        names = [str(n) for n in state["names"]]
+        if self.names and names != self.names:
+            raise InputError("activation guard state", names, f"layer names {self.names}")
+        self._reset_ranges(len(names))
+        self._lo = [float(v) for v in state["lo"]]
+        self._hi = [float(v) for v in state["hi"]]
+        self.clean_passes = int(state["clean_passes"])
+        if self.clean_passes >= self.warmup_passes:
+            self._derive_bounds()

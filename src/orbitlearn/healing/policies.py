@@ -1,0 +1,212 @@
+"""Healing policies: what each detects, how it repairs, what it costs.
+
+=============  ================================  ===============================  ==========================
+policy         detects                           repairs                          costs (measured: bench/)
+=============  ================================  ===============================  ==========================
+``none``       nothing                           nothing                          nothing (1.00x)
+``detect``     non-finite loss and gradient      nothing: counts and logs only    a gradient-norm pass per
+               norm; loss and gradient-norm                                       step, a state range scan
+               spikes (robust median/MAD);                                        every 10 steps
+               state range scan every 10 steps
+               (NaN/inf, exponent range)
+``standard``   as ``detect``                     re-execute the step (RNG and     as ``detect``, plus a
+                                                 buffers restored, so a true      snapshot copy of the
+                                                 outlier reproduces bit for bit   state every 50 steps;
+                                                 and is accepted); skip the       target <= 1.05x a plain
+                                                 batch after 3 failed             PyTorch step
+                                                 executions; roll back to the
+                                                 in-memory snapshot after 3
+                                                 skips, 3 reproduced spikes, or
+                                                 a bad state scan
+``full``       ``standard`` plus: every bit      ``standard`` plus restore of     +1x state memory (copy),
+               flip in parameters, buffers and   the corrupted block from the     +1x gradient memory; a
+               optimizer state (bitwise compare  protected copy (bit-identical)   copy and a compare of the
+               with a protected copy refreshed                                    state and gradients per
+               after each update); every flip                                     step; an ``aminmax`` per
+               in a gradient between backward                                     layer output
+               and the update; layer outputs
+               and inputs outside their learned
+               ranges (Ranger-style)
+``dmr``        every gradient bit that differs   a third execution and a vote;    2x compute, +1x state
+               between two executions; every     roll back on a state mismatch    memory
+               state bit that differs from its
+               replica
+``tmr``        every bit that differs between    bitwise majority vote of three   3x compute, +2x state
+               three executions (gradients) or   executions and of the three      memory (the 200 % figure
+               three state replicas              state copies                     of TMR in He et al. 2023)
+=============  ================================  ===============================  ==========================
+
+What ``full`` guarantees: a fault injector applies memory upsets to the live weights and
+optimizer state after the update (``after_update``); the protected copy is refreshed before that
+and compared after it, so *every* changed bit - mantissa, exponent or sign, NaN and inf
+included - is detected and restored before the state is used again. Gradient upsets after
+backward are caught the same way. Activation and input upsets are caught when they leave the
+learned range (exponent flips of bits 30-27 of fp32 do); a flip that keeps a value inside the
+range of its layer is not detected and perturbs one step like noise.
+
+Use :func:`resolve_policy` to get a policy by name with overrides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from orbitlearn.errors import InputError
+
+__all__ = ["POLICIES", "HealingPolicy", "resolve_policy"]
+
+
+@dataclass(frozen=True)
+class HealingPolicy:
+    """The switches and tunables of a healing policy (see the module table).
+
+    Attributes:
+        name: the policy's name.
+        repair: whether anomalies are repaired (False: detect and log only).
+        check_loss: flag a non-finite loss.
+        check_grad_norm: flag a non-finite total gradient norm (computes the norm each step).
+        spikes: flag loss and gradient-norm spikes (robust running statistics).
+        scan_every_steps: state range scan period in steps (0: never).
+        protect_state: protected copy of parameters, buffers and optimizer state.
+        protect_grads: protected copy of gradients between backward and the update.
+        protect_method: ``"compare"`` or ``"checksum"`` (see :mod:`~orbitlearn.healing.protected`).
+        activation_guard: Ranger-style range restriction of layer outputs and the input.
+        activation_mode: ``"detect"`` (re-execute on a violation) or ``"clamp"``.
+        executions: forward/backward executions per step (2: DMR, 3: TMR).
+        state_replicas: replicas of the state (1: DMR, 2: TMR).
+        snapshot_every_steps: in-memory rollback snapshot period (0: none).
+        max_executions: executions allowed per step including re-executions.
+        skip_limit: consecutive skipped batches before a rollback.
+        persistent_limit: consecutive steps with a reproduced anomaly before a rollback.
+        spike_window, spike_warmup, spike_threshold_mads, spike_min_ratio: see
+            :class:`~orbitlearn.healing.detectors.SpikeDetector`.
+        activation_margin, activation_warmup: see
+            :class:`~orbitlearn.healing.detectors.ActivationRangeGuard`.
+        exponent_slack_binades: see :class:`~orbitlearn.healing.detectors.StateRangeCheck`.
+    """
+
+    name: str
+    repair: bool = True
+    check_loss: bool = True
+    check_grad_norm: bool = True
+    spikes: bool = True
+    scan_every_steps: int = 10
+    protect_state: bool = False
+    protect_grads: bool = False
+    protect_method: str = "compare"
+    activation_guard: bool = False
+    activation_mode: str = "detect"
+    executions: int = 1
+    state_replicas: int = 0
+    snapshot_every_steps: int = 50
+    max_executions: int = 3
+    skip_limit: int = 3
+    persistent_limit: int = 3
+    spike_window: int = 64
+    spike_warmup: int = 16
+    spike_threshold_mads: float = 8.0
+    spike_min_ratio: float = 3.0
+    activation_margin: float = 1.0
+    activation_warmup: int = 8
+    exponent_slack_binades: int = 10
+
+    def __post_init__(self) -> None:
+        def need(field: str, ok: bool, allowed: str) -> None:
+            if not ok:
+                raise InputError(field, getattr(self, field), allowed)
+
+        need("executions", self.executions in (1, 2, 3), "1, 2 (DMR) or 3 (TMR)")
+        need("state_replicas", self.state_replicas in (0, 1, 2), "0, 1 (DMR) or 2 (TMR)")
+        need(
+            "protect_method",
+            self.protect_method in ("compare", "checksum"),
+            "'compare' or 'checksum'",
+        )
+        need("activation_mode", self.activation_mode in ("detect", "clamp"), "'detect' or 'clamp'")
+        for field in ("scan_every_steps", "snapshot_every_steps"):
+            value = getattr(self, field)
+            need(field, isinstance(value, int) and value >= 0, "an integer >= 0 (0: never)")
+        for field in ("max_executions", "skip_limit", "persistent_limit", "activation_warmup"):
+            value = getattr(self, field)
+            need(field, isinstance(value, int) and value >= 1, "an integer >= 1")
+        need(
+            "max_executions",
+            self.max_executions >= self.executions,
+            f"an integer >= executions ({self.executions})",
+        )
+
+    @property
+    def active(self) -> bool:
+        """Whether the policy does anything at all (False only for ``none``)."""
+        return any(
+            (
+                self.check_loss,
+                self.check_grad_norm,
+                self.spikes,
+                self.scan_every_steps,
+                self.protect_state,
+                self.protect_grads,
+                self.activation_guard,
+                self.executions > 1,
+                self.state_replicas,
+            )
+        )
+
+
+POLICIES: dict[str, HealingPolicy] = {
+    "none": HealingPolicy(
+        "none",
+        repair=False,
+        check_loss=False,
+        check_grad_norm=False,
+        spikes=False,
+        scan_every_steps=0,
+        snapshot_every_steps=0,
+        max_executions=1,
+    ),
+    "detect": HealingPolicy("detect", repair=False, snapshot_every_steps=0, max_executions=1),
+    "standard": HealingPolicy("standard"),
+    "full": HealingPolicy("full", protect_state=True, protect_grads=True, activation_guard=True),
+    "dmr": HealingPolicy("dmr", spikes=False, executions=2, state_replicas=1),
+    "tmr": HealingPolicy(
+        "tmr",
+        spikes=False,
+        scan_every_steps=0,
+        executions=3,
+        state_replicas=2,
+        snapshot_every_steps=0,
+    ),
+}
+
+
+def resolve_policy(
+    policy: str | HealingPolicy, overrides: dict[str, Any] | None = None
+) -> HealingPolicy:
+    """A policy by name (or as given) with field overrides applied.
+
+    Raises:
+        InputError: for an unknown name, an unknown field or an invalid value.
+
+    >>> resolve_policy("standard", {"scan_every_steps": 5}).scan_every_steps
+    5
+    >>> resolve_policy("fulll")
+    Traceback (most recent call last):
+    ...
+    orbitlearn.errors.InputError: Expected `healing` to be one of 'none', 'detect', 'standard', 'full', 'dmr', 'tmr', actual: 'fulll'
+    """
+    if isinstance(policy, HealingPolicy):
+        base = policy
+    elif isinstance(policy, str) and policy in POLICIES:
+        base = POLICIES[policy]
+    else:
+        allowed = ", ".join(repr(name) for name in POLICIES)
+        raise InputError("healing", policy, f"one of {allowed}")
+    if not overrides:
+        return base
+    fields = {f.name for f in dataclasses.fields(HealingPolicy)} - {"name"}
+    for key in overrides:
+        if key not in fields:
+            raise InputError("healing option", key, f"one of {', '.join(sorted(fields))}")
+    return dataclasses.replace(base, **overrides)

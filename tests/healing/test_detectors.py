@@ -1,0 +1,127 @@
+"""Cheap detectors: spikes, state ranges, activation range restriction (autograd-safe)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from orbitlearn.errors import InputError
+from orbitlearn.healing import ActivationRangeGuard, SpikeDetector, StateRangeCheck, int_view
+
+
+def test_spike_detector_warms_up_then_flags_far_outliers() -> None:
+    d = SpikeDetector(window=32, warmup=10, threshold_mads=8.0, min_ratio=3.0)
+    gen = torch.Generator().manual_seed(0)
+    values = (1.0 + 0.1 * torch.randn(40, generator=gen)).tolist()
+    for v in values[:9]:
+        assert not d.is_spike(100.0)  # warm-up: nothing is judged
+        d.update(v)
+    d.update(values[9])
+    assert d.threshold() is not None
+    assert not any(d.is_spike(v) for v in values[10:])
+    assert d.is_spike(10.0) and not d.is_spike(float("nan"))
+    state = d.state_dict()
+    fresh = SpikeDetector(window=32, warmup=10)
+    fresh.load_state_dict(state)
+    assert fresh.threshold() == d.threshold()
+    with pytest.raises(InputError, match="Expected `warmup` to be an integer in \\[1, window=4\\]"):
+        SpikeDetector(window=4, warmup=5)
+
+
+def test_state_range_check_flags_non_finite_and_exponent_flips() -> None:
+    w = torch.randn(100) * 0.1
+    m = torch.zeros(10)  # starts at zero: only the floor applies
+    check = StateRangeCheck(exponent_slack_binades=10)
+    blocks = [("w", w), ("m", m), ("count", torch.tensor(3))]
+    assert check.scan(blocks) == []
+    w2 = w.clone()
+    int_view(w2)[5] ^= 1 << 30  # |w| < 2: the exponent MSB makes it ~1e38
+    m2 = m.clone()
+    m2[0] = float("nan")
+    bad = check.scan([("w", w2), ("m", m2)])
+    assert [name for name, _ in bad] == ["w", "m"]
+    assert "exceeds its learned range" in bad[0][1] and "non-finite" in bad[1][1]
+    # slow legitimate growth is fine
+    assert check.scan([("w", w * 4), ("m", m + 0.5)]) == []
+
+
+def _mlp() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+
+
+def _learn(guard: ActivationRangeGuard, model: nn.Module, passes: int = 8) -> None:
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(passes):
+        guard.begin_pass()
+        model(torch.randn(16, 4, generator=gen))
+        guard.commit_clean_pass()
+
+
+def test_activation_guard_learns_ranges_and_flags_violations() -> None:
+    model = _mlp()
+    guard = ActivationRangeGuard(warmup_passes=8)
+    guard.attach(model)
+    assert guard.names == ["input", "activation:0", "activation:1", "activation:2"]
+    _learn(guard, model, passes=7)
+    assert not guard.active
+    _learn(guard, model, passes=1)
+    assert guard.active
+    guard.begin_pass()
+    model(torch.randn(16, 4))
+    assert guard.violations() == []
+    x = torch.randn(16, 4)
+    x[3, 1] = 1e20  # an input exponent upset propagates through every layer
+    guard.begin_pass()
+    model(x)
+    assert {v.layer for v in guard.violations()} == {
+        "input",
+        "activation:0",
+        "activation:1",
+        "activation:2",
+    }
+    x[3, 1] = float("nan")
+    guard.begin_pass()
+    model(x)
+    assert "input" in {v.layer for v in guard.violations()}
+    state = guard.state_dict()
+    other = ActivationRangeGuard()
+    other.attach(_mlp())
+    other.load_state_dict(state)
+    assert other.bounds == guard.bounds
+    guard.detach()
+
+
+def test_clamp_mode_is_out_of_place_and_autograd_safe() -> None:
+    model = _mlp()
+    guard = ActivationRangeGuard(mode="clamp", warmup_passes=4)
+    guard.attach(model)
+    _learn(guard, model, passes=4)
+    seen: list[torch.Tensor] = []
+    # runs before the guard's hook: sees the module's own output tensor
+    model[0].register_forward_hook(lambda m, a, out: seen.append(out), prepend=True)
+    x = torch.randn(16, 4)
+    x_before = x.clone()
+    x[0, 0] = 1e6
+    x_before[0, 0] = 1e6
+    guard.begin_pass()
+    out = model(x)
+    out.sum().backward()
+    assert torch.equal(x, x_before)  # the caller's input is untouched
+    low, high = guard.bounds["activation:2"]
+    assert out.max() <= high and out.min() >= low  # the model's output was clamped
+    low0, high0 = guard.bounds["activation:0"]
+    raw = seen[0]
+    assert raw.max() > high0 or raw.min() < low0  # ... into a new tensor: the raw one is intact
+    for p in model.parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all()
+
+
+def test_guard_bad_arguments() -> None:
+    with pytest.raises(
+        InputError, match="Expected `mode` to be one of 'detect', 'clamp', actual: 'fix'"
+    ):
+        ActivationRangeGuard(mode="fix")
+    with pytest.raises(InputError, match="Expected `margin` to be a number >= 0, actual: -1"):
+        ActivationRangeGuard(margin=-1)
