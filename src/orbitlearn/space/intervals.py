@@ -219,12 +219,25 @@ class IntervalTable:
         Keys whose value is missing for a row (e.g. ``station`` of an inter-satellite window)
         are left out of that row's dict.
         """
-        columns = {name: _plain_list(values) for name, values in self._output_columns().items()}
-        keys = list(columns)
-        return [
-            {key: value for key, value in zip(keys, row, strict=True) if value is not None}
-            for row in zip(*columns.values(), strict=True)
-        ]
+        columns = self._output_columns()
+        names = list(columns)
+        n = len(self)
+        # Rows are grouped by which columns they lack, so that each group is built by zipping
+        # plain lists (no per-value checks).
+        code = np.zeros(n, dtype=np.int64)
+        for bit, name in enumerate(names):
+            column = columns[name]
+            if column.dtype == object:
+                missing = np.equal(column, np.array(None, dtype=object)).astype(np.int64)
+                code |= missing << bit
+        records: list[dict[str, Any]] = [{}] * n
+        for pattern in np.unique(code).tolist():
+            rows = np.flatnonzero(code == pattern)
+            keys = [name for bit, name in enumerate(names) if not (pattern >> bit) & 1]
+            lists = [columns[key][rows].tolist() for key in keys]
+            for row, row_values in zip(rows.tolist(), zip(*lists, strict=True), strict=True):
+                records[row] = dict(zip(keys, row_values, strict=True))
+        return records
 
     def to_arrow(self) -> Any:
         """The table as a ``pyarrow.Table``: output columns plus the raw indices and times.
@@ -241,7 +254,7 @@ class IntervalTable:
                 micros = np.round(seconds * 1e6).astype(np.int64)
                 arrays[name] = pa.array(micros, type=pa.timestamp("us", tz="UTC"))
             else:
-                arrays[name] = pa.array(_plain_list(values) if values.dtype == object else values)
+                arrays[name] = pa.array(values.tolist() if values.dtype == object else values)
         for name in self._row_fields():
             if name not in arrays:
                 arrays[name] = pa.array(getattr(self, name))
@@ -425,14 +438,3 @@ def _flags(values: ArrayLike | None, n: int) -> BoolArray:
     if values is None:
         return np.zeros(n, dtype=bool)
     return _as_array(values, bool)
-
-
-def _plain_list(values: NDArray[Any]) -> list[Any]:
-    """A column as a list of plain Python values (``str``, ``float``, ``bool``, ``None``)."""
-    if values.dtype.kind == "U":
-        return values.tolist()
-    if values.dtype == object:
-        return [
-            None if v is None else (v.item() if isinstance(v, np.generic) else v) for v in values
-        ]
-    return values.tolist()
