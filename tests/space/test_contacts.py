@@ -327,3 +327,38 @@ def test_the_space_layer_does_not_import_torch() -> None:
         "orbitlearn.space.intervals; assert 'torch' not in sys.modules, 'torch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_long_span_searched_in_parts_gives_the_same_windows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Parts are joined where a pass crosses their boundary (memory stays bounded)."""
+    import orbitlearn.space.sampled_orbits as sampled_orbits
+
+    shell = walker_constellation(
+        10, 2, 1, altitude_m=550e3, inclination_deg=53.0, epoch_unix_s=START
+    )
+    stations = [BREMEN_LIKE, GroundStation("Svalbard", 78.23, 15.41)]
+    whole = ground_contacts(shell, stations, START, 2 * DAY_S, min_elevation_deg=5.0)
+    monkeypatch.setattr(sampled_orbits, "MAX_SAT_SAMPLES_PER_CHUNK", 10 * 37)  # ~2.6 h parts
+    assert len(sampled_orbits.time_chunks(10, START, 2 * DAY_S, 250.0)) > 15
+    joined_rows: list[tuple[int, int]] = []
+    join = ContactTable.joined_at
+
+    def spy(table: ContactTable, boundaries) -> ContactTable:
+        result = join(table, boundaries)
+        joined_rows.append((len(table), len(result)))
+        return result
+
+    monkeypatch.setattr(ContactTable, "joined_at", spy)
+    parts = ground_contacts(shell, stations, START, 2 * DAY_S, min_elevation_deg=5.0)
+    assert joined_rows[0][0] > joined_rows[0][1]  # some passes did cross a boundary
+    assert len(parts) == len(whole)
+    np.testing.assert_array_equal(parts.satellite, whole.satellite)
+    np.testing.assert_array_equal(parts.station, whole.station)
+    np.testing.assert_allclose(parts.start_unix_s, whole.start_unix_s, atol=2e-3)
+    np.testing.assert_allclose(parts.end_unix_s, whole.end_unix_s, atol=2e-3)
+    np.testing.assert_allclose(parts.max_elevation_deg, whole.max_elevation_deg, atol=1e-3)
+    np.testing.assert_allclose(parts.min_range_m, whole.min_range_m, atol=5.0)
+    np.testing.assert_array_equal(parts.start_clipped, whole.start_clipped)
+    np.testing.assert_array_equal(parts.end_clipped, whole.end_clipped)

@@ -211,3 +211,16 @@ def test_bad_arguments_are_rejected(kwargs: dict, message: str) -> None:
 def test_isl_does_not_import_torch() -> None:
     code = "import sys, orbitlearn.space.isl; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_span_searched_in_parts_gives_the_same_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    import orbitlearn.space.sampled_orbits as sampled_orbits
+
+    whole = isl_windows(_shell(), START, SPAN_S)
+    monkeypatch.setattr(sampled_orbits, "MAX_SAT_SAMPLES_PER_CHUNK", 6 * 9)  # ~37 min parts
+    parts = isl_windows(_shell(), START, SPAN_S)
+    assert len(parts) == len(whole)
+    np.testing.assert_array_equal(parts.peer, whole.peer)
+    np.testing.assert_allclose(parts.start_unix_s, whole.start_unix_s, atol=2e-3)
+    np.testing.assert_allclose(parts.end_unix_s, whole.end_unix_s, atol=2e-3)
+    np.testing.assert_allclose(parts.min_range_m, whole.min_range_m, atol=5.0)

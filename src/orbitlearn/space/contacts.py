@@ -36,7 +36,7 @@ from orbitlearn.space._windows import (
 from orbitlearn.space.constellation import Constellation
 from orbitlearn.space.frames import enu_basis
 from orbitlearn.space.intervals import ContactTable
-from orbitlearn.space.sampled_orbits import SampledOrbits
+from orbitlearn.space.sampled_orbits import SampledOrbits, default_grid_step_s, time_chunks
 from orbitlearn.space.stations import GroundStation
 
 __all__ = ["apparent_elevation_deg", "geometric_mask_deg", "ground_contacts"]
@@ -194,24 +194,57 @@ def ground_contacts(
     _check_arguments(constellation, stations, start_unix_s, duration_s, min_elevation_deg)
     report = progress or (lambda fraction: None)
     report(0.0)
-    orbits = SampledOrbits.sample(
-        constellation, start_unix_s, duration_s, step_s=grid_step_s, frame="ecef"
-    )
-    report(0.4)
     geometry = _StationGeometry(stations, min_elevation_deg, refraction)
-    n_sats, n_times = orbits.r_m.shape[:2]
-    n_stations = len(stations)
     station_names = tuple(s.name for s in stations)
-    if n_sats == 0:
+    if len(constellation) == 0:
         report(1.0)
         return ContactTable.empty(constellation.names, station_names)
+    step_s = default_grid_step_s(constellation) if grid_step_s is None else float(grid_step_s)
+    chunks = time_chunks(len(constellation), float(start_unix_s), float(duration_s), step_s)
+    tables = []
+    for index, (chunk_start, chunk_s) in enumerate(chunks):  # parts of a long span
+        orbits = SampledOrbits.sample(
+            constellation, chunk_start, chunk_s, step_s=step_s, frame="ecef"
+        )
 
+        def chunk_report(fraction: float, index: int = index) -> None:
+            report((index + fraction) / len(chunks))
+
+        tables.append(
+            _contacts_in_span(
+                orbits,
+                geometry,
+                constellation.names,
+                station_names,
+                refraction,
+                tol_s,
+                chunk_report,
+            )
+        )
+    table = ContactTable.concat(tables).joined_at([chunk[0] for chunk in chunks[1:]])
+    report(1.0)
+    return table.sorted(("start_unix_s", "satellite", "station"))
+
+
+def _contacts_in_span(
+    orbits: SampledOrbits,
+    geometry: _StationGeometry,
+    satellite_names: tuple[str, ...],
+    station_names: tuple[str, ...],
+    refraction: bool,
+    tol_s: float,
+    report: Progress,
+) -> ContactTable:
+    """The windows within one sampled span (one part of a long span)."""
+    n_sats, n_times = orbits.r_m.shape[:2]
+    n_stations = len(station_names)
     positions_t = np.ascontiguousarray(orbits.r_m.reshape(-1, 3).T)
     r2 = np.einsum("ij,ij->j", positions_t, positions_t)
     speed = np.sqrt(np.einsum("stj,stj->st", orbits.v_m_s, orbits.v_m_s))
     with np.errstate(all="ignore"):
         max_speed = np.nan_to_num(np.nanmax(speed, axis=1, initial=0.0), nan=0.0)
     blocks = _blocks(n_stations, n_sats, n_times)
+    report(0.3)
 
     def split(items: IntArray) -> tuple[IntArray, IntArray]:
         station, sat = np.divmod(items, n_sats)
@@ -231,7 +264,7 @@ def ground_contacts(
         ).reshape(-1)
         items = (block[:, None] * n_sats + np.arange(lo, hi)).reshape(-1)
         search.add_block(values, lipschitz, items)
-        report(0.4 + 0.3 * done / len(blocks))
+        report(0.3 + 0.4 * done / len(blocks))
     found = search.finish()
     report(0.8)
     sat, station = split(found.item)
@@ -240,7 +273,8 @@ def ground_contacts(
     max_elevation = np.degrees(np.arcsin(np.clip(sin_peak, -1.0, 1.0)))
     if refraction:
         max_elevation = apparent_elevation_deg(max_elevation)
-    table = ContactTable.ground(
+    report(1.0)
+    return ContactTable.ground(
         sat,
         station,
         start,
@@ -248,13 +282,11 @@ def ground_contacts(
         max_elevation,
         peak_t,
         min_range,
-        constellation.names,
+        satellite_names,
         station_names,
         start_clipped=found.start_clipped,
         end_clipped=found.end_clipped,
     )
-    report(1.0)
-    return table.sorted(("start_unix_s", "satellite", "station"))
 
 
 def _blocks(n_stations: int, n_sats: int, n_times: int) -> list[tuple[IntArray, int, int]]:

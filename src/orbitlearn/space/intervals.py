@@ -372,6 +372,53 @@ class ContactTable(IntervalTable):
         """``True`` for inter-satellite rows, ``(n,)``."""
         return self.peer >= 0
 
+    def joined_at(self, boundaries_unix_s: ArrayLike) -> ContactTable:
+        """Windows split at internal ``boundaries`` (a span searched in parts) joined again.
+
+        A window that ends clipped exactly at a boundary and the window of the same satellite
+        and station (or peer) that starts clipped at that instant are one window: their rows
+        become one, with the higher peak elevation (and its time) for ground rows, the shorter
+        range (and, for links, its time), and the outer clipped flags. Chains over several
+        boundaries are joined too. Rows come back sorted by start.
+
+        >>> split = ContactTable.ground([0, 0], [0, 0], [0.0, 50.0], [50.0, 80.0], [20.0, 30.0],
+        ...     [40.0, 60.0], [9e5, 8e5], ("a",), ("S",), start_clipped=[False, True],
+        ...     end_clipped=[True, False])
+        >>> whole = split.joined_at([50.0])
+        >>> len(whole), whole.end_unix_s.tolist(), whole.max_elevation_deg.tolist()
+        (1, [80.0], [30.0])
+        """
+        boundaries = np.asarray(boundaries_unix_s, dtype=np.float64)
+        if len(self) < 2 or boundaries.size == 0:
+            return self.sorted()
+        table = self.sorted(("satellite", "station", "peer", "start_unix_s"))
+        same_item = (
+            (table.satellite[1:] == table.satellite[:-1])
+            & (table.station[1:] == table.station[:-1])
+            & (table.peer[1:] == table.peer[:-1])
+        )
+        touching = (table.end_unix_s[:-1] == table.start_unix_s[1:]) & np.isin(
+            table.end_unix_s[:-1], boundaries
+        )
+        joins = same_item & touching & table.end_clipped[:-1] & table.start_clipped[1:]
+        if not joins.any():
+            return table.sorted()
+        first = np.flatnonzero(np.concatenate([[True], ~joins]))  # first row of each chain
+        last = np.concatenate([first[1:] - 1, [len(table) - 1]])
+        elevation = np.where(np.isnan(table.max_elevation_deg), -np.inf, table.max_elevation_deg)
+        best_elevation = _argreduce(elevation, first, np.maximum)
+        best_range = _argreduce(-table.min_range_m, first, np.maximum)
+        peak_row = np.where(table.is_link[first], best_range, best_elevation)
+        joined = dataclasses.replace(
+            table.take(first),
+            end_unix_s=table.end_unix_s[last],
+            end_clipped=table.end_clipped[last],
+            max_elevation_deg=table.max_elevation_deg[best_elevation],
+            peak_unix_s=table.peak_unix_s[peak_row],
+            min_range_m=table.min_range_m[best_range],
+        )
+        return joined.sorted()
+
     def for_stations(self, stations: Sequence[int | str] | int | str) -> ContactTable:
         """The ground rows of the given stations (indices or names)."""
         wanted = [stations] if isinstance(stations, int | str) else list(stations)
@@ -432,6 +479,16 @@ class ContactTable(IntervalTable):
             "end_clipped": base["end_clipped"],
         }
         return columns
+
+
+def _argreduce(values: FloatArray, starts: IntArray, reduce: np.ufunc) -> IntArray:
+    """Row index of the reduced (e.g. largest) value in each run of rows from ``starts``."""
+    best = reduce.reduceat(values, starts)
+    group = np.repeat(np.arange(starts.size), np.diff(np.append(starts, values.size)))
+    hit = np.flatnonzero(values == best[group])
+    # The first hit of each group: hits are in row order, groups are contiguous.
+    first_hit = np.unique(group[hit], return_index=True)[1]
+    return hit[first_hit]
 
 
 def _flags(values: ArrayLike | None, n: int) -> BoolArray:

@@ -43,7 +43,7 @@ from orbitlearn.space._windows import (
 from orbitlearn.space.constellation import Constellation
 from orbitlearn.space.frames import WGS84_A_M, WGS84_F
 from orbitlearn.space.intervals import ContactTable
-from orbitlearn.space.sampled_orbits import SampledOrbits
+from orbitlearn.space.sampled_orbits import SampledOrbits, default_grid_step_s, time_chunks
 
 __all__ = ["DEFAULT_GRAZING_HEIGHT_M", "all_pairs", "isl_windows"]
 
@@ -180,13 +180,50 @@ def isl_windows(
     if first.size == 0:
         report(1.0)
         return _empty(constellation)
-    orbits = SampledOrbits.sample(
-        constellation, start_unix_s, duration_s, step_s=grid_step_s, frame="teme"
-    )
-    report(0.2)
+    step_s = default_grid_step_s(constellation) if grid_step_s is None else float(grid_step_s)
+    chunks = time_chunks(n_sats, float(start_unix_s), float(duration_s), step_s)
+    limit = np.inf if max_range_m is None else float(max_range_m)
+    tables = []
+    for index, (chunk_start, chunk_s) in enumerate(chunks):  # parts of a long span
+        orbits = SampledOrbits.sample(
+            constellation, chunk_start, chunk_s, step_s=step_s, frame="teme"
+        )
+
+        def chunk_report(fraction: float, index: int = index) -> None:
+            report((index + fraction) / len(chunks))
+
+        tables.append(
+            _links_in_span(
+                orbits,
+                constellation.names,
+                first,
+                second,
+                grazing_height_m,
+                limit,
+                tol_s,
+                chunk_report,
+            )
+        )
+    table = ContactTable.concat(tables).joined_at([chunk[0] for chunk in chunks[1:]])
+    report(1.0)
+    return table.sorted(("start_unix_s", "satellite", "peer"))
+
+
+def _links_in_span(
+    orbits: SampledOrbits,
+    names: tuple[str, ...],
+    first: IntArray,
+    second: IntArray,
+    grazing_height_m: float,
+    limit: float,
+    tol_s: float,
+    report: Progress,
+) -> ContactTable:
+    """The link windows of pairs ``(first, second)`` within one sampled span."""
+    n_sats = orbits.n_sats
     scaled = _ScaledOrbits(orbits, grazing_height_m)
     n_times = orbits.times_unix_s.size
-    limit = np.inf if max_range_m is None else float(max_range_m)
+    report(0.2)
 
     def split(items: IntArray) -> tuple[IntArray, IntArray]:
         return np.divmod(items, n_sats)
@@ -214,19 +251,18 @@ def isl_windows(
     closest = _closest_approach(orbits, i, j, found.start_unix_s, found.end_unix_s)
     r_i, _ = orbits.interpolate(i, closest)
     r_j, _ = orbits.interpolate(j, closest)
-    table = ContactTable.links(
+    report(1.0)
+    return ContactTable.links(
         i,
         j,
         found.start_unix_s,
         found.end_unix_s,
         closest,
         np.linalg.norm(r_j - r_i, axis=1),
-        constellation.names,
+        names,
         start_clipped=found.start_clipped,
         end_clipped=found.end_clipped,
     )
-    report(1.0)
-    return table.sorted(("start_unix_s", "satellite", "peer"))
 
 
 def _empty(constellation: Constellation) -> ContactTable:

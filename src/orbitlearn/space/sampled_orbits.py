@@ -29,7 +29,13 @@ from orbitlearn.space.frames import EARTH_ROTATION_RAD_S, teme_to_ecef
 from orbitlearn.space.propagation import propagate_teme
 from orbitlearn.space.timescale import time_grid_unix_s
 
-__all__ = ["HermiteSegments", "SampledOrbits", "default_grid_step_s", "gravity_accel_m_s2"]
+__all__ = [
+    "HermiteSegments",
+    "SampledOrbits",
+    "default_grid_step_s",
+    "gravity_accel_m_s2",
+    "time_chunks",
+]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -46,6 +52,9 @@ _WGS72_J2 = 0.001082616
 _GRID_ANGLE_RAD = 0.3
 #: Bounds of the automatic grid step, seconds.
 _GRID_STEP_BOUNDS_S = (1.0, 300.0)
+#: Satellite-samples held at once by a window search (~150 MB of states): longer spans are
+#: searched in consecutive parts (see :func:`time_chunks`).
+MAX_SAT_SAMPLES_PER_CHUNK = 1_000_000
 
 
 def gravity_accel_m_s2(r_m: ArrayLike) -> FloatArray:
@@ -197,6 +206,24 @@ class HermiteSegments:
             a += (i * (i - 1)) * coef[i]
         a /= h * h
         return r, v, a
+
+
+def time_chunks(
+    n_sats: int, start_unix_s: float, duration_s: float, step_s: float
+) -> list[tuple[float, float]]:
+    """``(start, duration)`` parts of a span, each at most :data:`MAX_SAT_SAMPLES_PER_CHUNK`
+    satellite-samples, so that memory stays bounded however long the span.
+
+    >>> time_chunks(1000, 0.0, 10 * 86400.0, 250.0)[:2]
+    [(0.0, 250000.0), (250000.0, 250000.0)]
+    >>> len(time_chunks(1000, 0.0, 86400.0, 250.0))
+    1
+    """
+    samples = max(8, MAX_SAT_SAMPLES_PER_CHUNK // max(1, n_sats))
+    length = samples * step_s
+    count = max(1, int(np.ceil(duration_s / length - 1e-9)))
+    edges = [start_unix_s + i * length for i in range(count)] + [start_unix_s + duration_s]
+    return [(edges[i], edges[i + 1] - edges[i]) for i in range(count)]
 
 
 @dataclass(frozen=True, eq=False)
