@@ -8,15 +8,18 @@ interval (from interpolated states: no further propagation).
 
 1. A sign change of ``F`` between two samples brackets one edge (the grid is fine enough that
    ``F`` has at most one extremum per interval; callers choose it so).
-2. A window that opens and closes between two samples with ``F < 0`` at both is possible only
+2. A window that opens and closes between two samples with ``F <= 0`` at both is possible only
    where ``F`` could climb above zero: with ``|dF/dt| <= L``, the largest value inside
    ``[t_k, t_k+1]`` is at most ``(F_k + F_k+1 + L h) / 2``. Where that bound is positive and the
    slope turns from rising to falling (``F'_k >= 0 > F'_k+1``), the maximum is located by a root
    search on ``dF/dt``; if ``F`` is positive there, the interval holds a whole window and the
-   maximum splits it into two edge brackets.
+   maximum splits it into two edge brackets. Gaps inside a window (``F`` dipping below zero
+   between two positive samples) are found the same way from the minimum.
 3. All edges are refined together by Newton's method kept inside its bracket (the slope comes
-   with the value); maxima by the Illinois variant of regula falsi (Dowell & Jarratt, BIT 11,
-   1971), which needs no second derivative. Both keep the bracket and stop at ``tol_s``.
+   with the value), started from the zero of the cubic Hermite interpolant of the sampled
+   ``F`` and ``dF/dt``; hidden extrema by the Illinois variant of regula falsi (Dowell &
+   Jarratt, BIT 11, 1971), which needs no second derivative. Both keep the bracket and stop
+   at ``tol_s``.
 """
 
 from __future__ import annotations
@@ -191,7 +194,9 @@ class WindowSearch:
         self.tol_s = tol_s
         self._edges: list[tuple[IntArray, IntArray, FloatArray, FloatArray, NDArray[np.bool_]]]
         self._edges = []  # (item, k, f_lo, f_hi, is_rise)
-        self._turning: list[tuple[IntArray, IntArray, FloatArray, FloatArray]] = []
+        self._turning: list[
+            tuple[IntArray, IntArray, FloatArray, FloatArray, NDArray[np.bool_]]
+        ] = []  # (item, k, slope at t_k, slope at t_k+1, is a maximum)
         self._open: list[IntArray] = []
         self._close: list[IntArray] = []
 
@@ -214,21 +219,29 @@ class WindowSearch:
         self._open.append(items[np.flatnonzero(positive[:, 0])])
         self._close.append(items[np.flatnonzero(positive[:, -1])])
 
-        # Whole windows between two non-positive samples are possible only where F could climb
-        # above zero, (F_k + F_k+1 + L h) / 2 > 0, and where the slope turns from + to -.
+        # A whole window between two non-positive samples is possible only where F could climb
+        # above zero in between, (F_k + F_k+1 + L h) / 2 > 0, and where the slope turns from
+        # + to -; a whole gap between two positive samples (a link blocked for a moment), only
+        # where F could fall to zero, (L h - F_k - F_k+1) / 2 > 0, and the slope turns - to +.
         bound = np.asarray(lipschitz, dtype=np.float64)
         bound = bound[:, None] if bound.ndim == 1 else bound
         with np.errstate(invalid="ignore"):
-            reachable = values[:, :-1] + values[:, 1:] + bound * np.diff(times) > 0
+            total = values[:, :-1] + values[:, 1:]
+            reach = bound * np.diff(times)
+            reachable = np.abs(total) < reach  # windows where total <= 0, gaps where > 0
         row, k = np.nonzero(reachable)  # NaN samples compare False: never candidates
-        keep = ~positive[row, k] & ~positive[row, k + 1]
-        row, k = row[keep], k[keep]
+        before, after = positive[row, k], positive[row, k + 1]
+        peak = ~before & ~after
+        keep = peak | (before & after)
+        row, k, peak = row[keep], k[keep], peak[keep]
         if row.size == 0:
             return
         d0 = self.slope_at_samples(items[row], k)
         d1 = self.slope_at_samples(items[row], k + 1)
-        turning = (d0 >= 0) & (d1 < 0)
-        self._turning.append((items[row[turning]], k[turning], d0[turning], d1[turning]))
+        turning = np.where(peak, (d0 >= 0) & (d1 < 0), (d0 <= 0) & (d1 > 0))
+        self._turning.append(
+            (items[row[turning]], k[turning], d0[turning], d1[turning], peak[turning])
+        )
 
     def finish(self) -> Windows:
         """Refine every edge and pair them into windows, sorted by item then start."""
@@ -241,17 +254,16 @@ class WindowSearch:
         )
         lo, hi = times[k], times[k + 1]
         n_grid_edges = item.size
-        peak_item, peak_k, t_peak, f_peak = self._hidden_windows()
-        # The two halves of each hidden window are one rise and one set bracket.
+        peak_item, peak_k, t_peak, f_peak, is_peak = self._hidden_extrema()
+        # A window (gap) inside one interval is split by its extremum into a rise (set) bracket
+        # and a set (rise) bracket.
         item = np.concatenate([item, peak_item, peak_item])
         k = np.concatenate([k, peak_k, peak_k])
         lo = np.concatenate([lo, times[peak_k], t_peak])
         hi = np.concatenate([hi, t_peak, times[peak_k + 1]])
         f_lo = np.concatenate([f_lo, self._sample(peak_item, peak_k), f_peak])
         f_hi = np.concatenate([f_hi, f_peak, self._sample(peak_item, peak_k + 1)])
-        is_rise = np.concatenate(
-            [is_rise, np.ones(peak_item.size, bool), np.zeros(peak_item.size, bool)]
-        )
+        is_rise = np.concatenate([is_rise, is_peak, ~is_peak])
         # Next to a failed (NaN) sample there is nothing to refine: a window opens at the first
         # finite positive sample and closes at the last one.
         edge_t = np.where(is_rise, hi, lo)
@@ -304,25 +316,34 @@ class WindowSearch:
         k = np.minimum(j, self.times.size - 2)
         return self.prepare(item, k)(np.arange(item.size), self.times[j])[0]
 
-    def _hidden_windows(self) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
-        """``(item, k, t_peak, F_peak)`` of windows inside one interval, ``F_peak > 0``."""
+    def _hidden_extrema(
+        self,
+    ) -> tuple[IntArray, IntArray, FloatArray, FloatArray, NDArray[np.bool_]]:
+        """Windows (and gaps) that begin and end inside one grid interval.
+
+        Returns ``(item, k, t_extremum, F_extremum, is_window)``: a window has ``F > 0`` at its
+        maximum, a gap ``F <= 0`` at its minimum.
+        """
         if not self._turning:
             empty = np.empty(0, dtype=np.int64)
-            return empty, empty, np.empty(0), np.empty(0)
-        item, k, d0, d1 = (np.concatenate(parts) for parts in zip(*self._turning, strict=True))
+            return empty, empty, np.empty(0), np.empty(0), np.empty(0, dtype=bool)
+        item, k, d0, d1, peak = (
+            np.concatenate(parts) for parts in zip(*self._turning, strict=True)
+        )
         fn = self.prepare(item, k)
-        # The slope goes from >= 0 to < 0: find where -slope turns positive.
-        t_peak = illinois_root(
-            lambda idx, t: -fn(idx, t)[1],
+        # Find where sign * slope turns positive: -slope at a maximum, +slope at a minimum.
+        sign = np.where(peak, -1.0, 1.0)
+        t_ext = illinois_root(
+            lambda idx, t: sign[idx] * fn(idx, t)[1],
             self.times[k],
             self.times[k + 1],
-            -d0,
-            -d1,
+            sign * d0,
+            sign * d1,
             self.tol_s,
         )
-        f_peak, _ = fn(np.arange(item.size), t_peak)
-        hidden = f_peak > 0
-        return item[hidden], k[hidden], t_peak[hidden], f_peak[hidden]
+        f_ext, _ = fn(np.arange(item.size), t_ext)
+        hidden = np.where(peak, f_ext > 0, f_ext <= 0)
+        return item[hidden], k[hidden], t_ext[hidden], f_ext[hidden], peak[hidden]
 
 
 def _pair_edges(

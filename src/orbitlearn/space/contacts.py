@@ -8,10 +8,17 @@ the visibility function
     F(t) = d . u - |d| sin(mask)        (metres)
 
 is positive exactly when the elevation exceeds the mask, and is smooth in time. Every satellite
-is propagated once on a coarse grid (positions *and* velocities, ~110 s apart in LEO); between
-samples the Earth-fixed position is a cubic Hermite interpolant (a few metres off sgp4), so the
-edge search (:mod:`orbitlearn.space._windows`) needs no further sgp4 calls. Edges are refined to
-a millisecond; passes whose whole duration falls between two samples are found from the slope.
+is propagated once on a coarse grid (~250 s apart in LEO); between samples the Earth-fixed
+position is a quintic Hermite interpolant of positions, velocities and accelerations (under a
+metre off sgp4, :mod:`orbitlearn.space.sampled_orbits`), so the edge search
+(:mod:`orbitlearn.space._windows`) needs no further sgp4 calls. Edges are refined to a
+millisecond; passes whose whole duration falls between two samples are found from the slope.
+Each pass also gets its highest elevation (and its time) and its shortest slant range. Spans
+longer than a few days (for 1000 satellites) are searched in parts and joined.
+
+Measured (``bench/contacts.py``): every pass skyfield's ``find_events`` finds and no other,
+edges within 0.33 s of skyfield's (which brackets edges to 0.5 s) and within 0.2 s of brahe's
+(1 ms tolerance); skyfield's own elevation at our edges is the mask to 0.003 deg.
 
 Elevations are geometric unless ``refraction=True``: then the mask is compared with the
 *apparent* elevation, using Saemundsson's formula for standard conditions (101.0 kPa, 10 C;
