@@ -249,3 +249,16 @@ def test_an_interrupted_run_writes_nothing(cli, tmp_path: Path, monkeypatch) -> 
     assert code == ExitCode.INTERRUPTED
     assert not target.exists() and list(tmp_path.iterdir()) == []
     assert "Traceback" not in err
+
+
+def test_the_contacts_command_starts_without_torch() -> None:
+    """Every command module is imported at start-up: they must import torch lazily, or each
+    ``orbitlearn contacts`` pays for it (and bench/contacts.py times the whole command)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, orbitlearn.cli, orbitlearn.cli.contacts; "
+        "assert 'torch' not in sys.modules, 'torch imported at CLI start-up'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -6,9 +6,10 @@ if ``max_range_m`` is given, while they are no farther apart than that.
 
 **Geometry.** The obstacle is the ellipsoid of revolution with semi-axes ``a + g`` (equator) and
 ``b + g`` (poles), ``a``, ``b`` the WGS84 semi-axes and ``g`` the grazing height. It differs from
-the true "height g above the WGS84 ellipsoid" surface by under 25 m at g = 80 km. Scaling ``z``
-by ``(a + g) / (b + g)`` turns it into a sphere of radius ``a + g``; a segment maps to a segment,
-so "the segment clears the ellipsoid" is exactly "the scaled segment clears the sphere". With
+the true "height g above the WGS84 ellipsoid" surface by at most 0.11 m at g = 80 km (1.2 m
+at 1000 km; computed radially over all latitudes). Scaling ``z`` by ``(a + g) / (b + g)`` turns
+it into a sphere of radius ``a + g``; a segment maps to a segment, so "the segment clears the
+ellipsoid" is exactly "the scaled segment clears the sphere". With
 ``d(t)`` the distance from the Earth's centre to the scaled segment, the visibility function is
 
     F(t) = min(d(t) - (a + g),  max_range - |r_j - r_i|)     (metres)
@@ -16,7 +17,8 @@ so "the segment clears the ellipsoid" is exactly "the scaled segment clears the 
 positive exactly when the link is possible. The ellipsoid is symmetric about the Earth's axis,
 so the search runs in sgp4's TEME frame (no rotation to Earth-fixed needed). Edges are found
 and refined as for ground contacts (:mod:`orbitlearn.space._windows`) from the same quintic
-Hermite pieces, to a millisecond.
+Hermite pieces, to a millisecond; against a brute-force 2 s scan of geodetic heights along the
+segment, edges agree to ~1 ms (``tests/space/test_isl.py``).
 
 **Cost.** ``n`` satellites have ``n (n - 1) / 2`` pairs, and every pair is sampled on the grid:
 1000 satellites make 499,500 pairs and ~170 M pair-samples per day. With ``max_range_m`` set,
