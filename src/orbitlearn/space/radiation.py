@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -255,6 +255,23 @@ class RadiationConfig:
     acceleration: float = 1.0
     initial_dose_rad: float = 0.0
     seed: int | None = None
+
+    if TYPE_CHECKING:  # the generated __init__ also takes preset names and tables
+
+        def __init__(
+            self,
+            memory: MemoryModel | str | dict[str, Any] = ...,
+            device: DeviceModel | str | dict[str, Any] = ...,
+            saa: SaaModel | dict[str, Any] = ...,
+            spe: SolarParticleEventModel | dict[str, Any] = ...,
+            space_weather: SpaceWeatherSource = ...,
+            fixed_kp: float = ...,
+            fixed_f107_sfu: float = ...,
+            coefficients: RadiationCoefficients | dict[str, Any] = ...,
+            acceleration: float = ...,
+            initial_dose_rad: float = ...,
+            seed: int | None = ...,
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "memory", resolve_memory(self.memory))

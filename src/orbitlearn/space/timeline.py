@@ -11,18 +11,24 @@ exactly at ``start + duration`` (the last step may be shorter). Rates and powers
 ``i`` hold over ``[t_i, t_{i+1})``; states (accumulated dose, battery SoC) are the values *at*
 ``t_i``. Per-satellite arrays are ``(n_sats, n_times)``, per-time arrays ``(n_times,)``.
 
-**How.** sgp4 runs on a coarse grid (every ``ceil(60 s / step_s)``-th point, so never more than
-60 s apart) and positions in between come from cubic Hermite interpolation of sgp4's positions
-and velocities, which stays within ~0.4 m of sgp4 at 60 s in LEO (measured for
-:mod:`orbitlearn.space.sampled_orbits`): sub-millisecond for shadow edges, nothing for
-radiation. Geodetic coordinates use one Bowring iteration (sub-millimetre in LEO). Satellites are
+**How.** sgp4 runs on a coarse grid (knots at most ~250-300 s apart in LEO, the automatic step of
+:mod:`orbitlearn.space.sampled_orbits`) and positions in between come from quintic Hermite
+interpolation of sgp4's positions, velocities and a two-body + J2 acceleration, which stays
+within 1-2 m of sgp4 in LEO (checked in the tests): a few tenths of a millisecond on a
+shadow edge, nothing for radiation. Geodetic coordinates use one Bowring iteration (sub-millimetre in LEO). Satellites are
 processed in blocks to bound memory; the battery recursion then runs over all satellites at once.
 
 **Windows.** Ground contacts come from :func:`orbitlearn.space.contacts.ground_contacts` (edges
-to a millisecond). Eclipse rows are the spans where at least half of the Sun is hidden
-(shadow fraction >= 0.5) and SAA rows the spans inside the SAA contour; both have edges
-interpolated linearly between grid samples (to a fraction of ``step_s``; for millisecond eclipse
-edges use :func:`orbitlearn.space.eclipse.eclipse_intervals`).
+to a millisecond) and inter-satellite links, on request, from
+:func:`orbitlearn.space.isl.isl_windows`. Eclipses are an
+:class:`~orbitlearn.space.eclipse.EclipseTable` (penumbra and umbra rows, never overlapping)
+found on the grid itself: an edge between two samples is where the conical-shadow edge
+function (the angle between the Earth's and the Sun's discs minus the sum, or difference, of
+their radii) crosses zero, interpolated linearly. That function is smooth, so at a 10 s step
+the edges are within a few hundredths of a second of
+:func:`orbitlearn.space.eclipse.eclipse_intervals` (the tests compare them; the error grows as
+the square of the step), at no extra sgp4 cost. SAA rows are the spans inside the SAA contour,
+with edges interpolated linearly between grid samples (to a fraction of ``step_s``).
 
 **Default load schedule.** The bus always, the compute payload in sunlight (shadow < 0.5) and
 the radio during ground contacts (:class:`~orbitlearn.space.power.LoadProfile`).
@@ -67,9 +73,10 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -77,7 +84,12 @@ from numpy.typing import NDArray
 from orbitlearn.errors import ConfigError, DataError, InputError
 from orbitlearn.space._config_checks import check_number
 from orbitlearn.space.constellation import Constellation
-from orbitlearn.space.eclipse import shadow_fraction
+from orbitlearn.space.eclipse import (
+    EARTH_RADIUS_M,
+    SUN_RADIUS_M,
+    EclipseTable,
+    shadow_fraction,
+)
 from orbitlearn.space.ephemeris import sun_position_teme_m
 from orbitlearn.space.frames import WGS84_A_M, WGS84_E2, WGS84_F
 from orbitlearn.space.intervals import ContactTable, IntervalTable
@@ -91,6 +103,7 @@ from orbitlearn.space.power import (
 )
 from orbitlearn.space.propagation import propagate_teme
 from orbitlearn.space.radiation import RadiationConfig, radiation_environment
+from orbitlearn.space.sampled_orbits import default_grid_step_s, gravity_accel_m_s2
 from orbitlearn.space.space_weather import SpaceWeatherHistory
 from orbitlearn.space.stations import GroundStation
 from orbitlearn.space.timescale import DAY_S, format_utc_iso, gmst_rad, time_grid_unix_s
@@ -98,7 +111,6 @@ from orbitlearn.space.timescale import DAY_S, format_utc_iso, gmst_rad, time_gri
 __all__ = [
     "GRID_COLUMNS",
     "TIMELINE_FORMAT_VERSION",
-    "EclipseTable",
     "SaaPassTable",
     "Timeline",
     "TimelineConfig",
@@ -134,21 +146,14 @@ GRID_COLUMNS: dict[str, tuple[str, str]] = {
 }
 _PER_TIME = ("kp", "f107_81_sfu", "spe_intensity")
 
-#: Largest gap between sgp4 samples; positions in between are Hermite-interpolated.
-_MAX_PROPAGATION_STEP_S = 60.0
+#: Largest gap between sgp4 samples; positions in between are quintic-Hermite-interpolated.
+_MAX_PROPAGATION_STEP_S = 300.0
 #: Spacing of the DE421 Sun positions interpolated onto the grid.
 _SUN_NODE_STEP_S = 600.0
 #: Grid points handled per block of satellites (bounds the temporaries to ~100 MB).
 _BLOCK_POINTS = 1_000_000
 #: Largest grid a timeline may hold (satellites x times): ~60 bytes a point in memory.
 MAX_GRID_POINTS = 150_000_000
-
-
-@dataclass(frozen=True, eq=False)
-class EclipseTable(IntervalTable):
-    """Eclipse windows: at least half of the Sun hidden (shadow fraction >= 0.5)."""
-
-    kind: ClassVar[str] = "eclipse"
 
 
 @dataclass(frozen=True, eq=False)
@@ -200,6 +205,20 @@ class TimelineConfig:
     isl_max_range_m: float | None = None
     radiation: RadiationConfig = field(default_factory=RadiationConfig)
     power: PowerSystem = field(default_factory=lambda: resolve_power("3u"))
+
+    if TYPE_CHECKING:  # the generated __init__ also takes tables and preset names
+
+        def __init__(
+            self,
+            step_s: float = ...,
+            min_elevation_deg: float = ...,
+            refraction: bool = ...,
+            isl: bool = ...,
+            isl_grazing_height_m: float = ...,
+            isl_max_range_m: float | None = ...,
+            radiation: RadiationConfig | dict[str, Any] = ...,
+            power: PowerSystem | str | dict[str, Any] = ...,
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         check_number("timeline.step_s", self.step_s, 1.0, 600.0, unit="seconds")
@@ -347,6 +366,7 @@ class Timeline:
         isl_max_range_m: float | None = None,
         space_weather: SpaceWeatherHistory | None = None,
         progress: Progress | None = None,
+        workers: int | None = None,
     ) -> Timeline:
         """Compute the timeline of ``constellation`` over ``[start, start + duration]``.
 
@@ -368,6 +388,8 @@ class Timeline:
                 :func:`orbitlearn.space.isl.isl_windows`).
             space_weather: Kp / F10.7 record to use instead of the configured one.
             progress: called with the fraction of the work done.
+            workers: threads computing blocks of satellites (default: up to 4, the CPU count);
+                the result is the same for any number.
 
         Raises:
             InputError / ConfigError: an argument or configuration value out of range.
@@ -381,7 +403,7 @@ class Timeline:
             isl_grazing_height_m=isl_grazing_height_m,
             isl_max_range_m=isl_max_range_m,
             radiation=_radiation_config(radiation),
-            power=power,  # type: ignore[arg-type]  # resolved in __post_init__
+            power=power,
         )
         if not isinstance(constellation, Constellation) or len(constellation) == 0:
             raise InputError(
@@ -398,6 +420,7 @@ class Timeline:
             raise InputError(
                 "duration_s", duration_s, f"a number of seconds in (0, {limit_s:.0f}] (366 days)"
             )
+        wanted_threads = _workers(workers)
         times = time_grid_unix_s(float(start_unix_s), float(duration_s), config.step_s)
         n_sats, n_times = len(constellation), times.size
         if n_sats * n_times > MAX_GRID_POINTS:
@@ -411,7 +434,7 @@ class Timeline:
         history = space_weather or config.radiation.space_weather_history()
         contacts = _ground_contacts(constellation, stations, times, config)
         isl_windows = _isl_windows(constellation, times, config) if config.isl else None
-        report(0.2)
+        report(0.3)
         sun = _sun_teme_m(times)
         sun_distance_m = np.sqrt(np.einsum("ti,ti->t", sun, sun))
         grid: dict[str, Any] = {
@@ -420,28 +443,34 @@ class Timeline:
         }
         per_time: dict[str, Any] = {}
         ledgers: list[EnergyLedger] = []
-        eclipse_parts: list[EclipseTable] = []
         saa_parts: list[SaaPassTable] = []
+        eclipse_parts: list[EclipseTable] = []
         block = max(1, _BLOCK_POINTS // n_times)
+        knot_step_s = min(_MAX_PROPAGATION_STEP_S, default_grid_step_s(constellation))
         power = config.power
         need_velocity = power.solar_array.attitude == "orbit_normal"
-        # Everything per block of satellites: the temporaries stay small (and are reused).
-        for first in range(0, n_sats, block):
+
+        # Everything per block of satellites: the temporaries stay small (and are reused), and
+        # blocks run on worker threads (numpy releases the GIL; each block writes its own rows
+        # of the grid, so the result does not depend on the number of workers).
+        def run_block(first: int) -> tuple[int, dict[str, Any]]:
             rows = slice(first, min(n_sats, first + block))
             subset = constellation.subset(range(rows.start, rows.stop))
-            r_teme, v_teme = _propagate_dense(subset, times, config.step_s, need_velocity)
+            r_teme, v_teme = _propagate_dense(
+                subset, times, config.step_s, need_velocity, knot_step_s
+            )
             shadow = shadow_fraction(r_teme, times, sun_teme_m=sun)
             lat, lon, alt = _geodetic_from_teme(r_teme, times)
             env = radiation_environment(
                 lat, lon, alt, times, config.radiation, space_weather=history
             )
             incidence = incidence_factor(power.solar_array.attitude, r_teme, v_teme, sun)
+            eclipse_part = _eclipse_windows(r_teme, shadow, sun, times, constellation.names, first)
             del r_teme, v_teme
             power_in = solar_power_w(power.solar_array, shadow, incidence, sun_distance_m)
             in_contact = _in_windows(contacts, times, rows)
             load = power.loads.load_w(shadow, in_contact)
             trace = simulate_battery(power_in, load, times, power.battery)
-            ledgers.append(trace.ledger)
             sunlit = grid["sunlit_fraction"][rows]
             np.subtract(1.0, shadow, out=sunlit, casting="same_kind")
             del shadow
@@ -463,29 +492,41 @@ class Timeline:
             }
             for name, value in values.items():
                 grid[name][rows] = value
-            eclipse_parts.append(
-                _threshold_windows(EclipseTable, 0.5 - sunlit, times, constellation.names, first)
-            )
             # Outside the region the margin jumps; keep its sign consistent with in_saa.
             margin = np.where(
                 env.in_saa, np.maximum(env.saa_margin, 0.0), np.minimum(env.saa_margin, -1e-6)
             )
-            saa_parts.append(
-                _threshold_windows(
-                    SaaPassTable,
-                    margin,
-                    times,
-                    constellation.names,
-                    first,
-                    peak_of=env.upset_rate_per_bit_s,
-                )
+            saa_part = _threshold_windows(
+                SaaPassTable,
+                margin,
+                times,
+                constellation.names,
+                first,
+                peak_of=env.upset_rate_per_bit_s,
             )
-            per_time = {
-                "kp": env.kp,
-                "f107_81_sfu": env.f107_81_sfu,
-                "spe_intensity": env.spe_intensity,
+            return first, {
+                "ledger": trace.ledger,
+                "eclipses": eclipse_part,
+                "saa": saa_part,
+                "per_time": {
+                    "kp": env.kp,
+                    "f107_81_sfu": env.f107_81_sfu,
+                    "spe_intensity": env.spe_intensity,
+                },
             }
-            report(0.2 + 0.8 * rows.stop / n_sats)
+
+        firsts = list(range(0, n_sats, block))
+        results: dict[int, dict[str, Any]] = {}
+        threads = max(1, min(wanted_threads, len(firsts)))
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for first, result in pool.map(run_block, firsts):
+                results[first] = result
+                report(0.3 + 0.7 * len(results) / len(firsts))
+        for first in firsts:
+            ledgers.append(results[first]["ledger"])
+            eclipse_parts.append(results[first]["eclipses"])
+            saa_parts.append(results[first]["saa"])
+            per_time = results[first]["per_time"]
         energy = EnergyLedger(
             **{
                 item.name: np.concatenate([getattr(ledger, item.name) for ledger in ledgers])
@@ -499,7 +540,7 @@ class Timeline:
             **per_time,
             contacts=contacts,
             isl_windows=isl_windows,
-            eclipses=EclipseTable.concat(eclipse_parts).sorted(("start_unix_s", "satellite")),
+            eclipses=EclipseTable.concat(eclipse_parts).sorted(("satellite", "start_unix_s")),
             saa_passes=SaaPassTable.concat(saa_parts).sorted(("start_unix_s", "satellite")),
             energy=energy,
             config=config,
@@ -547,7 +588,7 @@ class Timeline:
         contact_time = np.bincount(
             self.contacts.satellite, weights=self.contacts.duration_s, minlength=self.n_sats
         )
-        eclipse_count = np.bincount(self.eclipses.satellite, minlength=self.n_sats)
+        eclipse_count = _count_eclipses(self.eclipses, self.n_sats)
         saa_count = np.bincount(self.saa_passes.satellite, minlength=self.n_sats)
         rows = []
         for i, name in enumerate(self.satellite_names):
@@ -677,7 +718,8 @@ class Timeline:
         if not source.is_file():
             raise DataError(f"timeline file {source} does not exist")
         try:
-            table = pq.read_table(source)
+            # ParquetFile.read: the single file, without the dataset layer's start-up cost.
+            table = pq.ParquetFile(source).read()
         except (pa.ArrowException, OSError) as exc:
             raise DataError(f"{source} is not a readable Parquet file ({exc})") from None
         raw = (table.schema.metadata or {}).get(_METADATA_KEY)
@@ -747,16 +789,24 @@ class Timeline:
 
 
 def _propagate_dense(
-    constellation: Constellation, times: FloatArray, step_s: float, need_velocity: bool
+    constellation: Constellation,
+    times: FloatArray,
+    step_s: float,
+    need_velocity: bool,
+    knot_step_s: float = _MAX_PROPAGATION_STEP_S,
 ) -> tuple[FloatArray, FloatArray | None]:
-    """TEME positions (and velocities) on ``times``: sgp4 every few steps, Hermite between.
+    """TEME positions (and velocities) on ``times``: sgp4 at knots, quintic Hermite between.
 
-    sgp4 runs at every ``m``-th grid time (the knots; the last grid time is always one). On a
-    whole interval of ``m`` steps the grid times sit at the same fractions ``j / m``, so the
-    cubic Hermite weights form one small ``(m, 4)`` matrix and the interpolation is a single
-    matrix product over all satellites and intervals.
+    sgp4 runs at every ``m``-th grid time (``m * step_s <= knot_step_s``; the last grid time is
+    always a knot). Each coordinate between two knots is the quintic that matches position,
+    velocity (sgp4) and acceleration (two-body + J2 with sgp4's WGS72 constants,
+    :func:`orbitlearn.space.sampled_orbits.gravity_accel_m_s2`) at both ends: ~1 m from sgp4
+    at ~250 s knots in LEO (0.7 m at 550 km, 1.0 m at 350 km, 1.3 m for Planet's element sets
+    with drag; :mod:`orbitlearn.space.sampled_orbits` measures 0.96 m at 300 s). On a whole interval of ``m`` steps the grid times sit at the same
+    fractions ``j / m``, so the weights form one ``(m, 6)`` matrix and the interpolation is a
+    single tensor contraction over all satellites and intervals.
     """
-    m = max(1, int(np.floor(_MAX_PROPAGATION_STEP_S / step_s + 1e-9)))
+    m = max(1, int(np.floor(knot_step_s / step_s + 1e-9)))
     n_sats, n_times = len(constellation), times.size
     if m == 1 or n_times <= 2 * m:
         r_all, v_all, _ = propagate_teme(constellation, times)
@@ -769,39 +819,39 @@ def _propagate_dense(
     if knots[-1] != n_times - 1:
         knots = np.append(knots, n_times - 1)
     r_k, v_k, _ = propagate_teme(constellation, times[knots])
+    a_k = gravity_accel_m_s2(r_k)
     r = np.empty((n_sats, n_times, 3))
     v: FloatArray | None = np.empty((n_sats, n_times, 3)) if need_velocity else None
-    h = float(times[m] - times[0])
-    s = np.arange(m) / m
-    weights = _hermite_weights(s, h)  # (m, 4), and derivatives (m, 4)
-    targets: list[tuple[FloatArray, FloatArray]] = [(r, weights[0])]
-    if v is not None:
-        targets.append((v, weights[1]))
-    for out, basis in targets:
-        # Knot values of each whole interval: p0, p1, v0, v1 -> (4, n_sats, n_full, 3); the
-        # grid times of interval k are k * m + j, j = 0..m-1.
-        ends = np.stack(
-            [r_k[:, :n_full], r_k[:, 1 : n_full + 1], v_k[:, :n_full], v_k[:, 1 : n_full + 1]]
+
+    def knot_values(first: slice, second: slice) -> FloatArray:
+        # (6, n_sats, n_intervals, 3): p0, p1, v0, v1, a0, a1 of each interval.
+        return np.stack(
+            [
+                r_k[:, first],
+                r_k[:, second],
+                v_k[:, first],
+                v_k[:, second],
+                a_k[:, first],
+                a_k[:, second],
+            ]
         )
-        view = out[:, : n_full * m].reshape(n_sats, n_full, m, 3)
-        np.einsum("jc,cskd->skjd", basis, ends, out=view)
+
+    h = float(times[m] - times[0])
+    value, rate = _hermite_weights(np.arange(m) / m, h)  # (m, 6) each
+    ends = knot_values(slice(0, n_full), slice(1, n_full + 1))
+    np.einsum("jc,cskd->skjd", value, ends, out=r[:, : n_full * m].reshape(n_sats, n_full, m, 3))
+    if v is not None:
+        np.einsum("jc,cskd->skjd", rate, ends, out=v[:, : n_full * m].reshape(n_sats, n_full, m, 3))
+    del ends
     # The remaining grid times: the last knot, and a shorter last interval if there is one.
     tail = np.arange(n_full * m, n_times)
-    first_knot = n_full
     if tail.size > 1:
-        t0, t1 = times[knots[first_knot]], times[knots[first_knot + 1]]
-        tail_weights = _hermite_weights((times[tail] - t0) / (t1 - t0), float(t1 - t0))
-        ends = np.stack(
-            [
-                r_k[:, first_knot],
-                r_k[:, first_knot + 1],
-                v_k[:, first_knot],
-                v_k[:, first_knot + 1],
-            ]
-        )  # (4, n_sats, 3)
-        r[:, tail] = np.einsum("jc,csd->sjd", tail_weights[0], ends)
+        t0, t1 = times[knots[n_full]], times[knots[n_full + 1]]
+        tail_value, tail_rate = _hermite_weights((times[tail] - t0) / (t1 - t0), float(t1 - t0))
+        ends = knot_values(slice(n_full, n_full + 1), slice(n_full + 1, n_full + 2))[:, :, 0]
+        r[:, tail] = np.einsum("jc,csd->sjd", tail_value, ends)
         if v is not None:
-            v[:, tail] = np.einsum("jc,csd->sjd", tail_weights[1], ends)
+            v[:, tail] = np.einsum("jc,csd->sjd", tail_rate, ends)
     else:
         r[:, -1] = r_k[:, -1]
         if v is not None:
@@ -818,14 +868,34 @@ def _radiation_config(radiation: RadiationConfig | dict[str, Any] | None) -> Rad
 
 
 def _hermite_weights(s: FloatArray, h: float) -> tuple[FloatArray, FloatArray]:
-    """Cubic Hermite weights of (p0, p1, v0, v1) at fractions ``s`` of an interval of ``h`` s,
-    for the value and for its time derivative: two ``(len(s), 4)`` arrays."""
-    s2, s3 = s * s, s * s * s
+    """Quintic Hermite weights of (p0, p1, v0, v1, a0, a1) at fractions ``s`` of an interval of
+    ``h`` seconds, for the value and for its time derivative: two ``(len(s), 6)`` arrays."""
+    s2 = s * s
+    s3, s4 = s2 * s, s2 * s2
+    s5 = s4 * s
+    w_p = 10 * s3 - 15 * s4 + 6 * s5  # weight of p1 - p0
     value = np.stack(
-        [2 * s3 - 3 * s2 + 1, 3 * s2 - 2 * s3, (s3 - 2 * s2 + s) * h, (s3 - s2) * h], axis=1
+        [
+            1.0 - w_p,
+            w_p,
+            (s - 6 * s3 + 8 * s4 - 3 * s5) * h,
+            (-4 * s3 + 7 * s4 - 3 * s5) * h,
+            (0.5 * s2 - 1.5 * s3 + 1.5 * s4 - 0.5 * s5) * h * h,
+            (0.5 * s3 - s4 + 0.5 * s5) * h * h,
+        ],
+        axis=1,
     )
+    d_p = (30 * s2 - 60 * s3 + 30 * s4) / h
     rate = np.stack(
-        [(6 * s2 - 6 * s) / h, (6 * s - 6 * s2) / h, 3 * s2 - 4 * s + 1, 3 * s2 - 2 * s], axis=1
+        [
+            -d_p,
+            d_p,
+            1 - 18 * s2 + 32 * s3 - 15 * s4,
+            -12 * s2 + 28 * s3 - 15 * s4,
+            (s - 4.5 * s2 + 6 * s3 - 2.5 * s4) * h,
+            (1.5 * s2 - 4 * s3 + 2.5 * s4) * h,
+        ],
+        axis=1,
     )
     return value, rate
 
@@ -837,9 +907,10 @@ def _geodetic_from_teme(
 
     The rotation into the Earth-fixed frame is the one of
     :func:`orbitlearn.space.frames.teme_to_ecef` (GMST, IAU 1982); the geodetic conversion is one
-    Bowring iteration, within ~1e-8 deg and a few millimetres of the converged solution for
+    Bowring iteration, within ~1e-7 deg and a few millimetres of the converged solution for
     heights up to a few thousand kilometres (Bowring 1976, Survey Review 23:181; checked against
-    :func:`orbitlearn.space.frames.ecef_to_geodetic` in the tests).
+    :func:`orbitlearn.space.frames.ecef_to_geodetic` in the tests). Latitude and longitude come
+    back as float32 (what the grid stores), the height as float64.
     """
     theta = gmst_rad(times)
     cos_t, sin_t = np.cos(theta), np.sin(theta)
@@ -857,11 +928,19 @@ def _geodetic_from_teme(
     sin_b, cos_b = az * inv_norm, bp * inv_norm
     num = z + (ep2 * b) * (sin_b * sin_b * sin_b)
     den = p - (WGS84_E2 * a) * (cos_b * cos_b * cos_b)
-    lat_rad = np.arctan2(num, den)
     inv_hyp = 1.0 / np.sqrt(num * num + den * den)
     sin_lat, cos_lat = num * inv_hyp, den * inv_hyp
     height = p * cos_lat + z * sin_lat - a * np.sqrt(1.0 - WGS84_E2 * (sin_lat * sin_lat))
-    return np.degrees(lat_rad), np.degrees(np.arctan2(y, x)), height
+    # The angles in single precision (what the grid stores; numpy's float32 arctan is about
+    # twice as fast as float64 arctan2): ~1e-7 relative, a few decimetres at most.
+    with np.errstate(divide="ignore", invalid="ignore"):  # x = 0 or den = 0: arctan(inf)
+        lat = np.degrees(np.arctan((num / den).astype(np.float32)))  # den >= 0: one quadrant
+        lon = np.degrees(np.arctan((y / x).astype(np.float32)))
+    lon += np.where(
+        x < 0.0, np.where(y >= 0.0, np.float32(180.0), np.float32(-180.0)), np.float32(0.0)
+    )
+    lon[lon >= 180.0] -= np.float32(360.0)
+    return lat, lon, height
 
 
 def _sun_teme_m(times: FloatArray) -> FloatArray:
@@ -974,6 +1053,106 @@ def _threshold_windows(
             peak[index] = peak_of[row, lo:hi].max()  # a few passes per satellite-day
         columns["peak_upset_rate_per_bit_s"] = peak
     return kind(**columns)
+
+
+def _eclipse_windows(
+    r_teme_m: FloatArray,
+    shadow: FloatArray,
+    sun_teme_m: FloatArray,
+    times: FloatArray,
+    names: Sequence[str],
+    first_satellite: int,
+) -> EclipseTable:
+    """Penumbra and umbra rows of a block of satellites, from the grid (see the module).
+
+    States per sample: 0 sunlit, 1 penumbra, 2 umbra. Each change of the "any shadow" or the
+    "umbra" flag between two samples becomes an event whose time is the zero of the matching
+    edge function, interpolated linearly between the two samples; the rows are the spans
+    between consecutive events of a satellite in which it is in shadow.
+    """
+    any_shadow = shadow > 0.0  # NaN (failed propagation) counts as sunlit
+    umbra = shadow >= 1.0
+    event_sat: list[NDArray[np.int64]] = []
+    event_time: list[FloatArray] = []
+    event_state: list[NDArray[np.int64]] = []
+    for flag, outer in ((any_shadow, True), (umbra, False)):
+        change = flag[:, 1:] != flag[:, :-1]
+        rows, k = np.nonzero(change)
+        if rows.size:
+            f0 = _shadow_edge_function(r_teme_m[rows, k], sun_teme_m[k], outer)
+            f1 = _shadow_edge_function(r_teme_m[rows, k + 1], sun_teme_m[k + 1], outer)
+            t = times[k] + (times[k + 1] - times[k]) * _crossing(f0, f1)
+            entering = flag[rows, k + 1]
+            # Entering the shadow starts a penumbra; leaving it, sunlight. Entering the umbra
+            # starts the umbra; leaving it, penumbra again.
+            state = np.where(entering, 1 if outer else 2, 0 if outer else 1)
+            event_sat.append(rows)
+            event_time.append(t)
+            event_state.append(state)
+    # Satellites already in shadow at the first sample start there (clipped).
+    start_state = np.where(umbra[:, 0], 2, np.where(any_shadow[:, 0], 1, 0))
+    first_rows = np.flatnonzero(start_state > 0)
+    event_sat.append(first_rows)
+    event_time.append(np.full(first_rows.size, float(times[0])))
+    event_state.append(start_state[first_rows])
+    sat = np.concatenate(event_sat)
+    t = np.concatenate(event_time)
+    state = np.concatenate(event_state)
+    # A state that changes twice between the same two samples (penumbra shorter than a step)
+    # sorts by time; ties keep the outer edge first.
+    order = np.lexsort((t, sat))
+    sat, t, state = sat[order], t[order], state[order]
+    last = np.r_[sat[1:] != sat[:-1], True] if sat.size else np.zeros(0, dtype=bool)
+    end = np.where(last, float(times[-1]), np.r_[t[1:], 0.0] if t.size else t)
+    keep = (state > 0) & (end > t)
+    clipped_start = (t == times[0]) & keep
+    return EclipseTable(
+        satellite=sat[keep].astype(np.int64) + first_satellite,
+        start_unix_s=t[keep],
+        end_unix_s=end[keep],
+        start_clipped=clipped_start[keep],
+        end_clipped=last[keep],
+        satellite_names=tuple(names),
+        umbra=state[keep] == 2,
+    )
+
+
+def _shadow_edge_function(r_m: FloatArray, sun_m: FloatArray, outer: bool) -> FloatArray:
+    """Conical-shadow edge functions at positions ``(n, 3)`` with the Sun ``(n, 3)``, radians.
+
+    ``(a + b) - c`` (positive in penumbra or umbra) or ``(b - a) - c`` (positive in umbra),
+    with ``a`` and ``b`` the angular radii of the Sun and the Earth seen from the satellite and
+    ``c`` the angle between their centres (Montenbruck & Gill, *Satellite Orbits*, 3.4.2; the
+    Earth a sphere of the WGS84 equatorial radius, as :func:`shadow_fraction` uses).
+    """
+    to_sun = sun_m - r_m
+    r_norm = np.sqrt(np.einsum("ij,ij->i", r_m, r_m))
+    d_norm = np.sqrt(np.einsum("ij,ij->i", to_sun, to_sun))
+    cos_c = -np.einsum("ij,ij->i", r_m, to_sun) / (r_norm * d_norm)
+    c = np.arccos(np.clip(cos_c, -1.0, 1.0))
+    a = np.arcsin(np.minimum(SUN_RADIUS_M / d_norm, 1.0))
+    b = np.arcsin(np.minimum(EARTH_RADIUS_M / r_norm, 1.0))
+    return (a + b - c) if outer else (b - a - c)
+
+
+def _workers(workers: int | None) -> int:
+    if workers is None:
+        return min(4, os.cpu_count() or 1)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InputError("workers", workers, "an integer >= 1")
+    return workers
+
+
+def _count_eclipses(table: IntervalTable, n_sats: int) -> NDArray[np.int64]:
+    """Eclipses per satellite: runs of touching penumbra / umbra rows count once."""
+    if not len(table):
+        return np.zeros(n_sats, dtype=np.int64)
+    rows = table.sorted(("satellite", "start_unix_s"))
+    new = np.ones(len(rows), dtype=bool)
+    same = rows.satellite[1:] == rows.satellite[:-1]
+    touching = rows.start_unix_s[1:] <= rows.end_unix_s[:-1] + 1e-3
+    new[1:] = ~(same & touching)
+    return np.bincount(rows.satellite[new], minlength=n_sats)
 
 
 def _crossing(f0: NDArray[Any], f1: NDArray[Any]) -> FloatArray:
