@@ -340,7 +340,11 @@ def compare(ours: Windows, theirs: Windows, span: tuple[float, float]) -> dict[s
         "ours": len(ours),
         "theirs": len(theirs),
         "matched": matched,
+        "only_ours": len(only_ours),
+        "only_ours_longest_s": max(only_ours, default=0.0),
         "only_ours_durations_s": sorted(only_ours)[:20],
+        "only_theirs": len(only_theirs),
+        "only_theirs_longest_s": max(only_theirs, default=0.0),
         "only_theirs_durations_s": sorted(only_theirs)[:20],
         "edge_abs_diff_max_s": float(absolute.max()),
         "edge_abs_diff_p99_s": float(np.percentile(absolute, 99)),
@@ -411,9 +415,13 @@ def print_table(reports: list[dict[str, Any]]) -> None:
                 f"p99 {agreement['edge_abs_diff_p99_s']:.3f} s, "
                 f"max {agreement['edge_abs_diff_max_s']:.3f} s"
             )
-            for side in ("only_ours_durations_s", "only_theirs_durations_s"):
+            for side, who in (("only_ours", "orbitlearn"), ("only_theirs", tool)):
                 if agreement[side]:
-                    print(f"{'':<9}   {side.replace('_', ' ')}: {agreement[side]}")
+                    print(
+                        f"{'':<9}   found by {who} only: {agreement[side]} windows, longest "
+                        f"{agreement[side + '_longest_s']:.1f} s; shortest: "
+                        f"{agreement[side + '_durations_s'][:8]}"
+                    )
     print(
         "targets: skyfield/orbitlearn >= 7, brahe/orbitlearn >= 2; "
         f"orbitlearn command: {reports[0]['tools']['orbitlearn']['command']}"

@@ -9,8 +9,10 @@ column, inter-satellite links).
 Rows are columns of equal length; every operation returns a new table (tables are immutable).
 Times are POSIX seconds UTC (``*_unix_s``); records for JSON and CSV carry ISO 8601 UTC strings.
 
-A subclass declares its extra per-row numpy columns as dataclass fields (any field holding a
-numpy array is a row column) and its extra output columns in :meth:`IntervalTable._output_columns`.
+A subclass declares its extra per-row numpy columns as dataclass fields (every field is a
+per-row array except the ``*_names`` label tuples, which rows index into) and its extra output
+columns in :meth:`IntervalTable._output_columns`. Tables are frozen dataclasses: a row
+selection (:meth:`~IntervalTable.take`, :meth:`~IntervalTable.filter`, ...) keeps the type.
 """
 
 from __future__ import annotations
