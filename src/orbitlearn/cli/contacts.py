@@ -399,6 +399,7 @@ def _emit(table: Any, output_format: str, output: Path | None, summary: str) -> 
         if output_format != "table":
             typer.echo(summary, err=True)
         return
+
     def write_text(temp: Path) -> None:
         temp.write_text(text, encoding="utf-8")
 
