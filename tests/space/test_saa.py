@@ -79,10 +79,15 @@ def test_concave_polygon() -> None:
 
 def test_profile_peaks_at_centre_and_vanishes_outside_region() -> None:
     model = SaaModel()
-    values = model.profile([-27.0, -27.0 + 13.0, 10.0, -27.0], [-50.0, -50.0, -50.0, 60.0])
+    lat0, lon0 = model.center_latitude_deg, model.center_longitude_deg
+    lat = [lat0, lat0 + model.sigma_latitude_deg, 10.0, lat0, -48.0]
+    lon = [lon0, lon0, lon0, 60.0, lon0]
+    values = model.profile(lat, lon)
     assert values[0] == 1.0
     assert values[1] == pytest.approx(np.exp(-0.5))
     assert values[2] == 0.0 and values[3] == 0.0
+    # 2 deg inside the box's southern edge: half-way up the 4 deg taper.
+    assert values[4] == pytest.approx(0.5 * np.exp(-0.5 * (16.0 / 11.0) ** 2))
 
 
 @pytest.mark.parametrize(
@@ -163,3 +168,28 @@ def test_bad_values_are_rejected(kwargs: dict, message: str) -> None:
 def test_unknown_table_key_is_rejected() -> None:
     with pytest.raises(ConfigError, match="Expected `saa` to be one of center_latitude_deg"):
         SaaModel.from_dict({"width": 3})
+
+
+@pytest.mark.parametrize("inclination_deg", [53.0, 97.59])
+def test_contour_agrees_with_ap8(inclination_deg: float) -> None:
+    # NASA AP8-MIN (IRBEM) through the optional `aep8` package: > 10 MeV protons at 550 km.
+    aep8 = pytest.importorskip("aep8")
+    from astropy import units as u
+    from astropy.coordinates import EarthLocation
+    from astropy.time import Time
+
+    lat, lon, alt, times = ground_track(550.0, inclination_deg, days=1.0, step_s=60.0)
+    location = EarthLocation.from_geodetic(
+        lon.ravel() * u.deg, lat.ravel() * u.deg, alt.ravel() * u.m
+    )
+    with np.errstate(invalid="ignore"):
+        flux = aep8.model(solar="min", particle="p").integral_flux(
+            location, Time(times[0], format="unix"), 10 * u.MeV
+        )
+    in_ap8 = np.nan_to_num(flux.to_value(u.cm**-2 * u.s**-1)).reshape(lat.shape) > 1.0
+    model = SaaModel()
+    profile = model.profile(lat, lon)
+    ours = model.in_saa(profile, 1.0)
+    assert np.mean(ours == in_ap8) >= 0.92  # REFERENCE.md: the box alone agrees at 92-95 %
+    assert abs(ours.mean() - in_ap8.mean()) < 3 * ONE_PERCENTAGE_POINT
+    assert profile[in_ap8].sum() / profile.sum() >= 0.9

@@ -166,17 +166,17 @@ class RadiationCoefficients:
     """
 
     #: SAA peak (profile 1) upset rate at 686 km.
-    saa_peak_upsets_per_bit_day: float = 1.15e-5
+    saa_peak_upsets_per_bit_day: float = 1.77e-5
     #: Polar-horn peak upset rate at 686 km (mostly electrons there: few upsets).
     horn_peak_upsets_per_bit_day: float = 1.0e-8
     #: Galactic cosmic rays with no geomagnetic shielding, at the reference F10.7.
-    gcr_open_field_upsets_per_bit_day: float = 4.0e-8
+    gcr_open_field_upsets_per_bit_day: float = 6.0e-8
     #: Upsets an SPE of intensity 1 adds, in multiples of the open-field cosmic-ray rate.
     spe_upset_gain: float = 10.0
     #: SAA peak dose rate at 600 km.
-    saa_peak_rad_per_year: float = 2500.0
+    saa_peak_rad_per_year: float = 3400.0
     #: Polar-horn peak dose rate at 600 km.
-    horn_peak_rad_per_year: float = 300.0
+    horn_peak_rad_per_year: float = 400.0
     #: Cosmic-ray dose with no geomagnetic shielding.
     gcr_open_field_rad_per_year: float = 5.0
     #: Dose an SPE of intensity 1 adds where it has access, per year of exposure.
