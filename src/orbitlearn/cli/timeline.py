@@ -350,7 +350,7 @@ def timeline(
     """The environment of a constellation on a time grid: eclipses, SAA, upsets, dose, power.
 
     Example: orbitlearn timeline --walker 24/3/1 --altitude-km 550 --inclination-deg 53
-    --network <name> --days 1 --format json --output timeline.parquet --plot day.png
+    --network polar --days 1 --format json --output timeline.parquet --plot day.png
     """
     from orbitlearn.space.timeline import Timeline
 
