@@ -98,3 +98,85 @@ def test_toml_syntax_error_names_the_line(tmp_path: Path):
 def test_missing_file_is_a_config_error(tmp_path: Path):
     with pytest.raises(ConfigError, match="an existing TOML file"):
         load_mission(tmp_path / "absent.toml")
+
+
+def test_link_defaults_are_the_cubesat_figures_of_the_reference():
+    links = MissionConfig.default().links
+    # REFERENCE.md "Links": S-band uplink 200 kbit/s with X-band downlink 12.5 Mbit/s (CubeSat)
+    assert links.uplink_bps == 200e3
+    assert links.downlink_bps == 12.5e6
+    assert links.exchanges_per_pass == 1
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            'faults.memory="flash"',
+            "Expected `faults.memory` to be one of 'sram', 'dram', 'ecc_dram', 'ecc_sram', "
+            "actual: 'flash'",
+        ),
+        (
+            'faults.resets="often"',
+            "Expected `faults.resets` to be one of 'zynq7000', 'trillium_host', "
+            "'trillium_chip', 'none', actual: 'often'",
+        ),
+        (
+            'satellite.bus="12u"',
+            "Expected `satellite.bus` to be one of '3u', '6u', 'espa', actual: '12u'",
+        ),
+        (
+            "satellite.initial_soc=0.1",
+            "Expected `satellite.initial_soc` to be a number in [0.2, 1] (the limits of the 6u "
+            "battery), actual: 0.1",
+        ),
+        (
+            "updates.sign=false",
+            "Expected `updates.sign` to be true (the ground segment rejects unsigned updates), "
+            "actual: False",
+        ),
+        (
+            'ground.stations=["Nowhere=95,0"]',
+            "Expected `ground.stations` to be ",
+        ),
+        (
+            'constellation.walker="40/6/1"',
+            "Expected `constellation.walker` to be T/P/F with the total T divisible by the "
+            "number of planes P, actual: '40/6/1'",
+        ),
+        (
+            'constellation.kind="tle"',
+            "Expected `constellation.path` to be a TLE file for kind = 'tle', actual: ''",
+        ),
+    ],
+)
+def test_names_and_cross_field_constraints_are_checked_when_the_mission_is_built(
+    override: str, message: str
+):
+    from orbitlearn.mission.build import build_mission
+
+    config = apply_overrides(MissionConfig.default(), [override])
+    with pytest.raises(ConfigError) as caught:
+        build_mission(config)
+    assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_isl_relay_needs_known_planes(tmp_path: Path):
+    from orbitlearn.mission.build import build_mission
+
+    tle = tmp_path / "one.tle"
+    tle.write_text(
+        "ISS (ZARYA)\n"
+        "1 25544U 98067A   08264.51782528 -.00002182  00000-0 -11606-4 0  2927\n"
+        "2 25544  51.6416 247.4627 0006703 130.5360 325.0288 15.72125391563537\n"
+    )
+    config = apply_overrides(
+        MissionConfig.default(),
+        ['constellation.kind="tle"', f'constellation.path="{tle}"', 'strategy.name="isl-relay"'],
+    )
+    with pytest.raises(ConfigError) as caught:
+        build_mission(config)
+    assert str(caught.value).startswith(
+        "Expected `strategy.name` to be a strategy that needs no orbital planes, "
+        "actual: 'isl-relay'. isl-relay needs planes"
+    )

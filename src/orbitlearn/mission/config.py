@@ -38,6 +38,7 @@ __all__ = [
     "GroundConfig",
     "LinksConfig",
     "MissionConfig",
+    "OutputConfig",
     "SatelliteConfig",
     "StrategyConfig",
     "TimeConfig",
@@ -96,12 +97,39 @@ class SatelliteConfig(_Section):
         le=1.0,
         description="battery state of charge below which training waits",
     )
+    initial_soc: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="battery state of charge at the start (default: the bus preset's)",
+    )
+    checkpoint_every_steps: int = Field(
+        default=10,
+        ge=0,
+        le=1_000_000,
+        description="onboard checkpoint period in training steps (0: only at round start)",
+    )
+    reboot_s: float = Field(
+        default=60.0,
+        ge=0.0,
+        le=86_400.0,
+        description="time a reset takes: reboot and reload of the last checkpoint (est.)",
+    )
+    avoid_saa: bool = Field(
+        default=False, description="do not start training inside the South Atlantic Anomaly"
+    )
+    train_in_eclipse: bool = Field(default=True, description="allow training in eclipse")
 
 
 class FaultsConfig(_Section):
     """Radiation environment of the onboard memory and the healing policy."""
 
     memory: str = Field(default="sram", description="memory preset: sram, dram, ecc")
+    resets: str = Field(
+        default="zynq7000",
+        description="reset (functional interrupt) model: zynq7000, trillium_host, "
+        "trillium_chip, none",
+    )
     acceleration: float = Field(default=1.0, ge=0.0, le=1e9)
     healing: Literal["none", "detect", "standard", "full", "tmr"] = "standard"
     targets: list[str] = Field(default_factory=lambda: ["weights", "optimizer"])
@@ -115,6 +143,9 @@ class WorkloadConfig(_Section):
     samples_per_satellite: int = Field(default=2048, gt=0)
     batch_size: int = Field(default=64, gt=0, le=65_536)
     learning_rate: float = Field(default=1e-3, gt=0.0, le=10.0)
+    optimizer: Literal["adam", "sgd"] = Field(
+        default="adam", description="local optimizer (fresh at every local round)"
+    )
 
 
 class StrategyConfig(_Section):
@@ -134,6 +165,20 @@ class StrategyConfig(_Section):
     clients_per_round: float = Field(
         default=1.0, gt=0.0, le=1.0, description="sync strategies: fraction of satellites per round"
     )
+    min_fraction: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        description="fedavg/fedprox/orbit-aware: share of reports that closes a round "
+        "(default: the strategy's own)",
+    )
+    round_timeout_h: float | None = Field(
+        default=None, gt=0.0, description="fedavg/fedprox: close a round after this long"
+    )
+    max_wait_h: float | None = Field(
+        default=None, gt=0.0, description="fedbuff: aggregate a partly filled buffer this late"
+    )
+    server_learning_rate: float = Field(default=1.0, gt=0.0, le=100.0)
     aggregation: Literal["mean", "median", "trimmed-mean"] = "mean"
     trim_fraction: float = Field(default=0.1, ge=0.0, lt=0.5)
     clip_norm: float | None = Field(default=None, gt=0.0)
@@ -150,10 +195,34 @@ class UpdatesConfig(_Section):
 class LinksConfig(_Section):
     """Link rates (bit/s) and the time a link needs before data flows."""
 
-    uplink_bps: float = Field(default=256e3, gt=0.0, description="ground -> satellite")
-    downlink_bps: float = Field(default=2e6, gt=0.0, description="satellite -> ground")
+    uplink_bps: float = Field(
+        default=200e3, gt=0.0, description="ground -> satellite (S-band, CubeSat class)"
+    )
+    downlink_bps: float = Field(
+        default=12.5e6, gt=0.0, description="satellite -> ground (X-band, CubeSat class)"
+    )
     isl_bps: float = Field(default=10e6, gt=0.0)
-    acquisition_s: float = Field(default=30.0, ge=0.0, le=3600.0)
+    acquisition_s: float = Field(
+        default=30.0, ge=0.0, le=3600.0, description="per pass, before data flows (est.)"
+    )
+    isl_acquisition_s: float = Field(
+        default=30.0, ge=0.0, le=3600.0, description="per ISL window, before data flows (est.)"
+    )
+    isl_line_of_sight: bool = Field(
+        default=True,
+        description="ISLs only while the Earth (plus the grazing height) does not block them; "
+        "false takes intra-plane links as always up (FedISL's assumption)",
+    )
+    isl_grazing_height_km: float = Field(default=80.0, ge=0.0, le=1000.0)
+    exchanges_per_pass: int = Field(
+        default=1,
+        ge=0,
+        le=1_000_000,
+        description="uploads and downloads a satellite starts per ground pass (0: no limit)",
+    )
+    bit_error_rate: float = Field(
+        default=0.0, ge=0.0, le=0.5, description="residual bit error rate after coding"
+    )
 
 
 class ExecutorConfig(_Section):
@@ -164,6 +233,18 @@ class ExecutorConfig(_Section):
     address: str | None = Field(
         default=None, description="Ray cluster address; None starts a local one"
     )
+
+
+class OutputConfig(_Section):
+    """What a run writes besides its results: checkpoints, metric snapshots, the report."""
+
+    checkpoint_every_h: float = Field(
+        default=6.0, ge=0.0, le=8784.0, description="mission checkpoint period (0: none)"
+    )
+    snapshot_every_min: float = Field(
+        default=60.0, gt=0.0, le=1440.0, description="period of the metric snapshots"
+    )
+    report: bool = Field(default=True, description="write report.html when the report exists")
 
 
 class MissionConfig(_Section):
@@ -181,6 +262,7 @@ class MissionConfig(_Section):
     updates: UpdatesConfig = Field(default_factory=lambda: UpdatesConfig())
     links: LinksConfig = Field(default_factory=lambda: LinksConfig())
     executor: ExecutorConfig = Field(default_factory=lambda: ExecutorConfig())
+    output: OutputConfig = Field(default_factory=lambda: OutputConfig())
 
     @classmethod
     def default(cls) -> MissionConfig:
