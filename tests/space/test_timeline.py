@@ -266,6 +266,48 @@ def test_the_result_does_not_depend_on_the_number_of_threads(
         Timeline.build(sats, [], START, 600.0, workers=0)
 
 
+def decaying_satellite() -> Constellation:
+    """A 250 km orbit with a huge drag term: sgp4 gives up on it after ~6 hours."""
+    from sgp4.api import WGS72, Satrec
+
+    from orbitlearn.space.timescale import unix_s_to_jd_fr
+
+    jd, fr = unix_s_to_jd_fr(START)
+    satrec = Satrec()
+    mean_motion_rad_min = np.sqrt(398_600.8 / (6378.135 + 250.0) ** 3) * 60.0
+    satrec.sgp4init(
+        WGS72,
+        "i",
+        99,
+        float(jd + fr) - 2433281.5,
+        0.05,
+        0.0,
+        0.0,
+        0.001,
+        0.0,
+        np.radians(51.6),
+        0.0,
+        mean_motion_rad_min,
+        0.0,
+    )
+    return Constellation.from_satrecs([*shell_53(1, 1).satrecs, satrec], ["healthy", "decaying"])
+
+
+def test_a_satellite_sgp4_gives_up_on_is_data_not_an_error(tmp_path: Path) -> None:
+    timeline = Timeline.build(decaying_satellite(), [BREMEN], START, DAY_S, step_s=60.0)
+    healthy, decaying = timeline.summary()
+    assert healthy["propagated_fraction"] == 1.0
+    assert 0.2 < decaying["propagated_fraction"] < 0.35
+    assert np.isnan(timeline.altitude_m[1, -1]) and np.isnan(timeline.upset_rate_per_bit_s[1, -1])
+    # Means cover the propagated part; nothing is NaN in the summary, and it is strict JSON.
+    assert decaying["eclipse_fraction"] is not None and 0.0 < decaying["eclipse_fraction"] < 0.5
+    assert decaying["upsets_per_bit_day"] is not None
+    json.dumps(timeline.summary(), allow_nan=False)
+    assert np.all(np.isfinite(timeline.battery_soc))  # no sunlight once lost: bus on battery
+    assert np.all(np.abs(timeline.energy.balance_error_wh()) <= 1e-3 * timeline.energy.demanded_wh)
+    assert_identical(timeline, Timeline.load(timeline.save(tmp_path / "t.parquet")))
+
+
 def test_satellite_lookup(day_53: Timeline) -> None:
     assert day_53.satellite_index("walker-P2-S1") == 2
     assert day_53.satellite_index(3) == 3

@@ -79,7 +79,13 @@ def render_table(rows: list[dict[str, Any]]) -> str:
     satellite  eclipse_%  saa_%  upsets/bit/day  in_saa_%  resets/day  dose_rad/yr  contacts  min_soc
     S1             35.2%  10.6%        1.63e-07     94.0%        0.19         96.9         5    0.918
     """
-    cells = [[template.format(row[key]) for key, _, template in TABLE_COLUMNS] for row in rows]
+    cells = [
+        [
+            "-" if row[key] is None else template.format(row[key])
+            for key, _, template in TABLE_COLUMNS
+        ]
+        for row in rows
+    ]
     headers = [header for _, header, _ in TABLE_COLUMNS]
     widths = [len(header) for header in headers]
     for line in cells:

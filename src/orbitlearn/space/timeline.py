@@ -518,10 +518,18 @@ class Timeline:
         firsts = list(range(0, n_sats, block))
         results: dict[int, dict[str, Any]] = {}
         threads = max(1, min(wanted_threads, len(firsts)))
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            for first, result in pool.map(run_block, firsts):
+        if threads == 1:
+            outcomes: Any = map(run_block, firsts)  # in this thread (profilers see it)
+        else:
+            pool = ThreadPoolExecutor(max_workers=threads)
+            outcomes = pool.map(run_block, firsts)
+        try:
+            for first, result in outcomes:
                 results[first] = result
                 report(0.3 + 0.7 * len(results) / len(firsts))
+        finally:
+            if threads > 1:
+                pool.shutdown(wait=True, cancel_futures=True)
         for first in firsts:
             ledgers.append(results[first]["ledger"])
             eclipse_parts.append(results[first]["eclipses"])
@@ -556,9 +564,16 @@ class Timeline:
         return weights
 
     def time_mean(self, values: NDArray[Any]) -> FloatArray:
-        """Mean over time of a ``(n_sats, n_times)`` array, weighted by the step each holds."""
+        """Mean over time of a ``(n_sats, n_times)`` array, weighted by the step each holds.
+
+        Samples that are NaN (where sgp4 could not propagate) are left out; a satellite with
+        none left gets NaN.
+        """
         weights = self.step_weights_s()
-        return np.asarray(values, dtype=np.float64) @ weights / weights.sum()
+        array = np.asarray(values, dtype=np.float64)
+        valid = np.isfinite(array)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(valid, array, 0.0) @ weights / (valid @ weights)
 
     def summary(self) -> list[dict[str, Any]]:
         """One dict per satellite with the headline numbers (JSON-ready).
@@ -567,18 +582,23 @@ class Timeline:
         ``upset_fraction_in_saa``, ``multi_bit_fraction``, ``resets_per_day``,
         ``dose_rad_per_year``, ``dose_rad`` (at the end), ``contacts``, ``contact_time_s``,
         ``eclipses``, ``saa_passes``, ``mean_power_in_w``, ``min_battery_soc``,
-        ``unserved_energy_wh``.
+        ``unserved_energy_wh``, ``propagated_fraction`` (share of the span sgp4 could
+        propagate; the means leave the rest out). A number that cannot be computed is ``None``.
         """
         weights = self.step_weights_s()
         upsets = self.upset_rate_per_bit_s.astype(np.float64) * weights
+        upsets = np.nan_to_num(upsets, nan=0.0)
         total_upsets = upsets.sum(axis=1)
         in_saa_upsets = np.where(self.in_saa, upsets, 0.0).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             share_in_saa = np.where(total_upsets > 0, in_saa_upsets / total_upsets, 0.0)
             multi_bit = np.where(
-                total_upsets > 0, (self.multi_bit_fraction * upsets).sum(axis=1) / total_upsets, 0.0
+                total_upsets > 0,
+                (np.nan_to_num(self.multi_bit_fraction) * upsets).sum(axis=1) / total_upsets,
+                0.0,
             )
         eclipse = 1.0 - self.time_mean(self.sunlit_fraction)
+        propagated = self.time_mean(np.isfinite(self.altitude_m))
         saa = self.time_mean(self.in_saa)
         rate_day = self.time_mean(self.upset_rate_per_bit_s) * DAY_S
         resets_day = self.time_mean(self.reset_rate_per_s) * DAY_S
@@ -595,21 +615,22 @@ class Timeline:
             rows.append(
                 {
                     "satellite": name,
-                    "eclipse_fraction": round(float(eclipse[i]), 6),
-                    "saa_fraction": round(float(saa[i]), 6),
-                    "upsets_per_bit_day": float(f"{rate_day[i]:.6g}"),
-                    "upset_fraction_in_saa": round(float(share_in_saa[i]), 6),
-                    "multi_bit_fraction": round(float(multi_bit[i]), 6),
-                    "resets_per_day": float(f"{resets_day[i]:.6g}"),
-                    "dose_rad_per_year": float(f"{dose_year[i]:.6g}"),
-                    "dose_rad": float(f"{float(self.dose_rad[i, -1]):.6g}"),
+                    "eclipse_fraction": _plain(eclipse[i], 6),
+                    "saa_fraction": _plain(saa[i], 6),
+                    "upsets_per_bit_day": _plain(rate_day[i]),
+                    "upset_fraction_in_saa": _plain(share_in_saa[i], 6),
+                    "multi_bit_fraction": _plain(multi_bit[i], 6),
+                    "resets_per_day": _plain(resets_day[i]),
+                    "dose_rad_per_year": _plain(dose_year[i]),
+                    "dose_rad": _plain(self.dose_rad[i, -1]),
                     "contacts": int(contact_count[i]),
-                    "contact_time_s": round(float(contact_time[i]), 3),
+                    "contact_time_s": _plain(contact_time[i], 3),
                     "eclipses": int(eclipse_count[i]),
                     "saa_passes": int(saa_count[i]),
-                    "mean_power_in_w": round(float(power_mean[i]), 4),
-                    "min_battery_soc": round(float(self.battery_soc[i].min()), 6),
-                    "unserved_energy_wh": round(float(self.energy.unserved_wh[i]), 6),
+                    "mean_power_in_w": _plain(power_mean[i], 4),
+                    "min_battery_soc": _plain(self.battery_soc[i].min(), 6),
+                    "unserved_energy_wh": _plain(self.energy.unserved_wh[i], 6),
+                    "propagated_fraction": _plain(propagated[i], 6),
                 }
             )
         return rows
@@ -1133,6 +1154,14 @@ def _shadow_edge_function(r_m: FloatArray, sun_m: FloatArray, outer: bool) -> Fl
     a = np.arcsin(np.minimum(SUN_RADIUS_M / d_norm, 1.0))
     b = np.arcsin(np.minimum(EARTH_RADIUS_M / r_norm, 1.0))
     return (a + b - c) if outer else (b - a - c)
+
+
+def _plain(value: Any, digits: int | None = None) -> float | None:
+    """A JSON-ready number: ``None`` if not finite, rounded to ``digits`` or 6 significant."""
+    number = float(value)
+    if not np.isfinite(number):
+        return None
+    return round(number, digits) if digits is not None else float(f"{number:.6g}")
 
 
 def _workers(workers: int | None) -> int:
