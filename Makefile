@@ -29,8 +29,16 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
-bench: $(STAMP)
-	$(BIN)/python bench/contacts.py
+# Benchmarks print ratios against a baseline measured in the same run. brahe (a contacts
+# baseline) lives in its own virtualenv so that its pins never touch the project's.
+BRAHE := .bench-venvs/brahe/bin/python
+$(BRAHE):
+	$(PYTHON) -m venv .bench-venvs/brahe
+	.bench-venvs/brahe/bin/pip install --quiet brahe
+
+bench: $(STAMP) $(BRAHE)
+	for script in bench/*.py; do case $$script in bench/_*) continue;; esac; \
+		echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
