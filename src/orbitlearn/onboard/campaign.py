@@ -132,6 +132,7 @@ __all__ = [
     "TrialResult",
     "UpsetTally",
     "run_campaign",
+    "upset_bit_class",
 ]
 
 #: What happened to each upset (see the module docstring).
@@ -715,7 +716,9 @@ def _same_value(a: float, b: float) -> bool:
     return _f64_bits(a) == _f64_bits(b)
 
 
-def _bit_class(event: FaultEvent) -> str:
+def upset_bit_class(event: FaultEvent) -> str:
+    """Which bits an upset hit: ``sign``, ``exponent`` or ``mantissa`` of a float (an MBU that
+    touches an exponent bit counts as ``exponent``), or ``integer``."""
     dtype = getattr(torch, event.dtype, None)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         return "integer"
@@ -861,7 +864,7 @@ class _Ledger:
         groups: dict[str, list[str]] = {}
         for upset in self.upsets:
             event = upset.event
-            groups.setdefault(f"{event.target}.{_bit_class(event)}", []).append(upset.status)
+            groups.setdefault(f"{event.target}.{upset_bit_class(event)}", []).append(upset.status)
             if not math.isfinite(event.new_value) and math.isfinite(event.old_value):
                 groups.setdefault(f"{event.target}.nonfinite", []).append(upset.status)
         return {key: UpsetTally.of(statuses) for key, statuses in sorted(groups.items())}
