@@ -1,6 +1,6 @@
 """Crash safety: SIGKILL a training process at random moments, then resume from its store.
 
-Each trial forks a child that trains a small model with checkpoints every ``--every`` steps into
+Each trial starts a child process (from a fork server) that trains a small model with checkpoints every ``--every`` steps into
 a store directory, resuming from that store first; the parent kills it with SIGKILL at a random
 moment and then checks, from the store alone:
 
@@ -26,15 +26,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import multiprocessing.context
 import os
 import random
-import select
 import shutil
 import signal
 import statistics
 import sys
 import tempfile
 import time
+import traceback
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -64,28 +67,33 @@ def _trainer(store: CheckpointStore | None, every: int) -> OnboardTrainer:
 
 
 class _NotifyingStore(CheckpointStore):
-    """A store that reports the start and end of each save on a pipe."""
+    """A store that reports the start and end of each save to the parent."""
 
-    def __init__(self, directory: Path, fd: int) -> None:
+    def __init__(self, directory: Path, conn: Connection) -> None:
         super().__init__(directory, keep=3)
-        self._fd = fd
+        self._conn = conn
 
     def save(self, state: Any, *, step: int, metadata: Any = None) -> CheckpointInfo:
-        os.write(self._fd, f"save-begin {step}\n".encode())
+        self._conn.send_bytes(f"save-begin {step}\n".encode())
         info = super().save(state, step=step, metadata=metadata)
-        os.write(self._fd, f"save-end {step} {info.generation}\n".encode())
+        self._conn.send_bytes(f"save-end {step} {info.generation}\n".encode())
         return info
 
 
-def _child(directory: Path, fd: int, steps: int, every: int) -> None:
-    torch.set_num_threads(1)
-    trainer = _trainer(_NotifyingStore(directory, fd), every)
-    trainer.resume()
-    os.write(fd, f"resumed {trainer.step}\n".encode())
-    while trainer.step < steps:
-        trainer.train_slice(max_steps=1)
-        os.write(fd, f"step {trainer.step}\n".encode())
-    os.write(fd, b"done\n")
+def _child(directory: Path, conn: Connection, steps: int, every: int) -> None:
+    """The training process: resume from the store, train to ``steps``, report progress."""
+    try:
+        torch.set_num_threads(1)
+        trainer = _trainer(_NotifyingStore(directory, conn), every)
+        trainer.resume()
+        conn.send_bytes(f"resumed {trainer.step}\n".encode())
+        while trainer.step < steps:
+            trainer.train_slice(max_steps=1)
+            conn.send_bytes(f"step {trainer.step}\n".encode())
+        conn.send_bytes(b"done\n")
+    except BaseException:
+        conn.send_bytes(f"error {traceback.format_exc().replace(chr(10), ' | ')}\n".encode())
+        raise
 
 
 def _reference(steps: int, every: int) -> list[dict[str, torch.Tensor]]:
@@ -101,51 +109,69 @@ def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
     return a.keys() == b.keys() and all(bitwise_equal(a[k], b[k]) for k in a)
 
 
-def _spawn(directory: Path, steps: int, every: int) -> tuple[int, int]:
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: never returns into the caller (pytest, the bench loop)
-        code = 0
-        try:
-            os.close(read_fd)
-            _child(directory, write_fd, steps, every)
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    return pid, read_fd
+def _context() -> multiprocessing.context.BaseContext:
+    """Children come from a fork server: a clean process that imported torch once. Forking the
+    parent itself is not safe once it has run autograd (CUDA builds refuse backward in such a
+    child), and spawning a fresh interpreter per trial would cost seconds."""
+    ctx = multiprocessing.get_context("forkserver")
+    # Adam's first construction imports torch._dynamo (~2 s): do it once, in the server
+    ctx.set_forkserver_preload(
+        ["torch", "torch._dynamo", "torch.optim", "orbitlearn.healing", "orbitlearn.onboard"]
+    )
+    return ctx
 
 
-def _read_available(fd: int, buffer: list[str], timeout_s: float) -> bool:
-    """Read what the child wrote within ``timeout_s``; False at end of file."""
-    ready, _, _ = select.select([fd], [], [], max(0.0, timeout_s))
-    if not ready:
-        return True
-    chunk = os.read(fd, 65536)
-    if not chunk:
+def _spawn(
+    ctx: multiprocessing.context.BaseContext, directory: Path, steps: int, every: int
+) -> tuple[Any, Connection]:
+    reader, writer = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_child, args=(directory, writer, steps, every), daemon=True)  # type: ignore[attr-defined]
+    process.start()
+    writer.close()  # the child holds the only write end: its death is our end of file
+    return process, reader
+
+
+def _read_available(conn: Connection, buffer: list[str], timeout_s: float) -> bool:
+    """Read what the child sent within ``timeout_s``; False once it is gone."""
+    try:
+        if conn.poll(max(0.0, timeout_s)):
+            while True:
+                buffer.append(conn.recv_bytes().decode())
+                if not conn.poll(0):
+                    break
+    except (EOFError, OSError):
         return False
-    buffer.append(chunk.decode())
     return True
 
 
-def _calibrate(workdir: Path, steps: int, every: int) -> tuple[float, float]:
+def _raise_child_error(lines: list[str], what: str) -> None:
+    for line in lines:
+        if line.startswith("error "):
+            raise AssertionError(f"{what}: the training process failed: {line[6:]}")
+
+
+def _calibrate(
+    ctx: multiprocessing.context.BaseContext, workdir: Path, steps: int, every: int
+) -> tuple[float, float]:
     """Duration of a full child run and the median duration of one save, seconds."""
     directory = workdir / "calibration"
     started = time.perf_counter()
-    pid, fd = _spawn(directory, steps, every)
+    process, conn = _spawn(ctx, directory, steps, every)
     lines: list[str] = []
     stamps: list[tuple[float, str]] = []
     while True:
         before = len(lines)
-        alive = _read_available(fd, lines, 30.0)
+        alive = _read_available(conn, lines, 30.0)
         now = time.perf_counter()
         stamps += [(now, line) for chunk in lines[before:] for line in chunk.splitlines()]
         if not alive:
             break
-    os.waitpid(pid, 0)
-    os.close(fd)
+    process.join()
+    conn.close()
     total = time.perf_counter() - started
+    _raise_child_error([line for _, line in stamps], "calibration run")
+    if not any(line == "done" for _, line in stamps):
+        raise AssertionError("the calibration run did not finish")
     begins = [t for t, line in stamps if line.startswith("save-begin")]
     ends = [t for t, line in stamps if line.startswith("save-end")]
     saves = [e - b for b, e in zip(begins, ends, strict=False) if e >= b]
@@ -173,7 +199,9 @@ def run_trials(
     reference = _reference(steps, every)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    run_s, save_s = _calibrate(root, steps, every)
+    ctx = _context()
+    _calibrate(ctx, root, steps, every)  # the first run also starts the fork server
+    run_s, save_s = _calibrate(ctx, root, steps, every)
     stats: dict[str, Any] = {
         "trials": 0,
         "kills_in_save": 0,
@@ -204,7 +232,7 @@ def run_trials(
                 directory = root / f"store-{trial}"
                 durable, kills_here = None, 0
             in_save = trial % 2 == 1
-            pid, fd = _spawn(directory, steps, every)
+            process, conn = _spawn(ctx, directory, steps, every)
             lines: list[str] = []
             kill_at: float | None = None
             target_save = 0
@@ -213,10 +241,10 @@ def run_trials(
             while alive:
                 now = time.perf_counter()
                 if kill_at is not None and kill_at <= now:
-                    os.kill(pid, signal.SIGKILL)
+                    os.kill(process.pid, signal.SIGKILL)
                     break
                 before = len("".join(lines))
-                alive = _read_available(fd, lines, 0.05 if kill_at is None else kill_at - now)
+                alive = _read_available(conn, lines, 0.05 if kill_at is None else kill_at - now)
                 text = "".join(lines)
                 if not target_save and "resumed" in text:
                     # schedule the kill within what is left of this child's run
@@ -231,12 +259,13 @@ def run_trials(
                     seen_saves += text[before:].count("save-begin")
                     if seen_saves >= target_save:
                         kill_at = time.perf_counter() + rng.uniform(0.0, 1.5 * save_s)
-            while _read_available(fd, lines, 1.0):  # drain what the child wrote before dying
+            while _read_available(conn, lines, 1.0):  # drain what the child sent before dying
                 pass
-            os.close(fd)
-            os.waitpid(pid, 0)
+            conn.close()
+            process.join()
             kills_here += 1
             events = "".join(lines).splitlines()
+            _raise_child_error(events, f"trial {trial}")
             stats["trials"] += "done" not in events  # a trial is a kill; finished runs are extra
             completed = max(
                 (int(e.split()[1]) for e in events if e.startswith(("step", "resumed"))), default=0

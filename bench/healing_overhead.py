@@ -10,7 +10,8 @@ its own copy of the same initial model, the same optimizer (Adam) and the same b
   of compare detection), ``dmr``, ``tmr``: the same step through ``orbitlearn.healing.Healing``.
 
 Variants run interleaved (each repetition times a block of steps of every variant, in a rotating
-order), and each ratio is the median step time of the variant over the median of ``plain``.
+order), and each ``<variant>_ratio`` is the median step time of the variant over the median of
+``plain``.
 Target (issue 4): ``standard`` at most 1.05x plain PyTorch.
 
 Usage::

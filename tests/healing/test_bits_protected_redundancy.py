@@ -161,3 +161,28 @@ def test_dmr_state_replica_detects_but_cannot_decide() -> None:
     assert dmr.check() == ([], ["w"])
     with pytest.raises(InputError, match="1 \\(DMR\\) or 2 \\(TMR\\)"):
         StateReplicas([], replicas=3)
+
+
+def test_checksum_without_a_copy_detects_but_cannot_restore() -> None:
+    g = torch.randn(100)
+    guard = ProtectedCopy([("g", g)], method="checksum", keep_copy=False)
+    guard.refresh()
+    assert guard.nbytes == 0 and guard.verify() == []
+    int_view(g)[10] ^= 1 << 22
+    assert guard.verify() == [0]
+    with pytest.raises(RuntimeError, match="keeps no copy"):
+        guard.restore([0])
+    with pytest.raises(InputError, match="Expected `keep_copy` to be True with method 'compare'"):
+        ProtectedCopy([("g", g)], keep_copy=False)
+
+
+def test_additive_checksums_miss_opposite_flips_of_one_bit_and_compare_does_not() -> None:
+    g = torch.tensor([1.0, 3.0])  # exponent bit 23: 0 in 1.0 (0x3f800000), 1 in 3.0 (0x40400000)
+    by_sum = ProtectedCopy([("g", g)], method="checksum")
+    by_compare = ProtectedCopy([("g", g)])
+    by_sum.refresh()
+    by_compare.refresh()
+    int_view(g)[0] ^= 1 << 23
+    int_view(g)[1] ^= 1 << 23
+    assert by_sum.verify() == []  # the documented blind spot of the checksum method
+    assert by_compare.verify() == [0]

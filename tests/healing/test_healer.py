@@ -304,3 +304,30 @@ def test_step_needs_bind_and_a_loss() -> None:
         InputError, match="Expected `compute\\(\\)` to be a function returning the loss"
     ):
         healing.step(lambda: 1.0)  # type: ignore[arg-type,return-value]
+
+
+def test_full_protects_a_frozen_backbone_copied_once() -> None:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    model[0].requires_grad_(False)
+    opt = torch.optim.Adam(model[2].parameters(), lr=1e-2)  # fine-tune the head only
+    healing = Healing("full").bind(model, opt)
+    x, y = torch.randn(16, 6), torch.randint(0, 2, (16,))
+
+    def compute() -> torch.Tensor:
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        return loss
+
+    frozen = model[0].weight
+    expected = frozen.detach().clone()
+
+    def upset() -> None:
+        int_view(frozen)[5] ^= 1 << 30
+
+    for _ in range(3):
+        healing.step(compute)
+    assert healing._dynamic is not None and len(healing._dynamic) < len(healing._blocks)
+    outcome = healing.step(compute, after_update=upset)
+    assert [(d.detector, d.target) for d in outcome.detections] == [("state_copy", "0.weight")]
+    assert torch.equal(frozen.detach(), expected)

@@ -34,7 +34,9 @@ __all__ = [
     "int_dtype_for",
     "int_view",
     "mismatch_indices",
+    "modular_checksums",
     "numpy_int_view",
+    "read_floats",
 ]
 
 _INT_FOR_SIZE = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
@@ -116,6 +118,59 @@ def bitwise_equal(a: torch.Tensor, b: torch.Tensor) -> bool:
             return _MEMCMP(a.data_ptr(), b.data_ptr(), nbytes) == 0
         return bool(np.array_equal(numpy_int_view(a), numpy_int_view(b)))
     return bool(torch.equal(int_view(a), int_view(b)))
+
+
+def modular_checksums(tensors: Sequence[torch.Tensor]) -> list[int]:
+    """One checksum per tensor: the sum of its elements' bit patterns, wrapping around.
+
+    On CPU each tensor's bytes are read as unsigned integers of the element's width and summed
+    modulo ``2**width`` (numpy, vectorised: about half the cost of a ``memcmp`` against a copy,
+    because only one tensor is read). Elsewhere the integer views are summed in int64 on the
+    device (one read-back per device). Either way a single flipped bit changes the element by
+    ``+-2**b``, which is never a multiple of the modulus, so it always changes the checksum;
+    several flips cancel when their changes add up to a multiple of ``2**width`` - for example
+    the same bit flipped 0->1 in one element and 1->0 in another.
+
+    >>> import torch
+    >>> t = torch.tensor([1.0, -2.0])
+    >>> before = modular_checksums([t])
+    >>> int_view(t)[0] ^= 1 << 3
+    >>> modular_checksums([t]) != before
+    True
+    """
+    sums: list[int | None] = [None] * len(tensors)
+    by_device: dict[torch.device, list[int]] = {}
+    for index, tensor in enumerate(tensors):
+        t = tensor.detach()
+        if t.device.type == "cpu":
+            flat = numpy_int_view(t if t.is_contiguous() else t.contiguous())
+            unsigned = flat.view(f"u{flat.itemsize}")
+            sums[index] = int(np.add.reduce(unsigned, dtype=unsigned.dtype)) if unsigned.size else 0
+        else:
+            by_device.setdefault(t.device, []).append(index)
+    for indices in by_device.values():
+        parts = [int_view(tensors[i].detach().contiguous()).sum(dtype=torch.int64) for i in indices]
+        for i, value in zip(indices, torch.stack(parts).tolist(), strict=True):
+            sums[i] = int(value)
+    return [int(v) for v in sums if v is not None]
+
+
+def read_floats(scalars: Sequence[torch.Tensor]) -> list[float]:
+    """Read 0-d tensors back as floats: one stack and one read-back per device.
+
+    >>> import torch
+    >>> read_floats([torch.tensor(1.5), torch.tensor(2)])
+    [1.5, 2.0]
+    """
+    values = [0.0] * len(scalars)
+    by_device: dict[torch.device, list[int]] = {}
+    for index, t in enumerate(scalars):
+        by_device.setdefault(t.device, []).append(index)
+    for indices in by_device.values():
+        read = torch.stack([scalars[i].detach().float() for i in indices]).tolist()
+        for i, v in zip(indices, read, strict=True):
+            values[i] = float(v)
+    return values
 
 
 def mismatch_indices(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from orbitlearn.errors import InputError
+from orbitlearn.healing.bits import read_floats
 
 __all__ = ["ActivationRangeGuard", "RangeViolation", "SpikeDetector", "StateRangeCheck"]
 
@@ -33,13 +34,16 @@ class SpikeDetector:
     A value ``x`` is a spike when, after ``warmup`` values have been seen,
     ``x > median + threshold_mads * 1.4826 * MAD`` **and** ``x > min_ratio * median`` over the
     last ``window`` accepted values (1.4826 * MAD estimates a standard deviation for normal
-    data). Non-finite values are not judged here (they are caught by the finite checks).
+    data). Non-finite values are not judged here (they are caught by the finite checks). The
+    threshold is recomputed every ``refresh_every`` accepted values (robust statistics of a
+    64-value window move slowly; sorting it every step would cost more than the check).
 
     Args:
         window: number of recent accepted values kept.
         warmup: values needed before any spike is reported.
         threshold_mads: how many robust standard deviations above the median count as a spike.
         min_ratio: a spike must also exceed this multiple of the median.
+        refresh_every: accepted values between threshold updates.
 
     >>> d = SpikeDetector(window=16, warmup=8)
     >>> for v in [1.0, 1.1, 0.9, 1.05, 0.95, 1.0, 1.02, 0.98]:
@@ -55,6 +59,7 @@ class SpikeDetector:
         warmup: int = 16,
         threshold_mads: float = 8.0,
         min_ratio: float = 3.0,
+        refresh_every: int = 8,
     ) -> None:
         if window < 2:
             raise InputError("window", window, "an integer >= 2")
@@ -64,12 +69,15 @@ class SpikeDetector:
         self.warmup = warmup
         self.threshold_mads = threshold_mads
         self.min_ratio = min_ratio
+        self.refresh_every = max(1, int(refresh_every))
         self._values: deque[float] = deque(maxlen=window)
         self._threshold: float | None = None
+        self._since_refresh = 0
 
     def threshold(self) -> float | None:
         """The current spike threshold, or None during warm-up."""
         if self._threshold is None and len(self._values) >= self.warmup:
+            self._since_refresh = 0
             ordered = sorted(self._values)
             n = len(ordered)
             median = 0.5 * (ordered[(n - 1) // 2] + ordered[n // 2])
@@ -89,14 +97,22 @@ class SpikeDetector:
         """Add an accepted value (non-finite values are ignored)."""
         if math.isfinite(value):
             self._values.append(float(value))
-            self._threshold = None
+            self._since_refresh += 1
+            if self._since_refresh >= self.refresh_every:
+                self._threshold = None
 
     def state_dict(self) -> dict[str, Any]:
-        return {"values": list(self._values)}
+        return {
+            "values": list(self._values),
+            "threshold": self._threshold,
+            "since_refresh": self._since_refresh,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._values = deque((float(v) for v in state["values"]), maxlen=self.window)
-        self._threshold = None
+        threshold = state.get("threshold")
+        self._threshold = None if threshold is None else float(threshold)
+        self._since_refresh = int(state.get("since_refresh", 0))
 
 
 class StateRangeCheck:
@@ -130,10 +146,15 @@ class StateRangeCheck:
         floating = [(n, t) for n, t in blocks if t.is_floating_point() and t.numel() > 0]
         if not floating:
             return []
+        # one aminmax per tensor, then a single read-back of all extremes
         extremes = [torch.aminmax(t.detach()) for _, t in floating]
-        magnitudes = torch.stack(
-            [torch.maximum(e.max.float().abs(), e.min.float().abs()) for e in extremes]
-        ).tolist()
+        values = read_floats([v for e in extremes for v in (e.min, e.max)])
+        magnitudes = [
+            max(abs(values[2 * k]), abs(values[2 * k + 1]))
+            if not (math.isnan(values[2 * k]) or math.isnan(values[2 * k + 1]))
+            else math.nan
+            for k in range(len(floating))
+        ]
         scale = 2.0**self.exponent_slack_binades
         bad: list[tuple[str, str]] = []
         for (name, _), magnitude in zip(floating, magnitudes, strict=True):
@@ -294,9 +315,7 @@ class ActivationRangeGuard:
             return self._last
         if not self._observed:
             return None
-        values = torch.stack(
-            [v.float() for _, e in self._observed for v in (e.min, e.max)]
-        ).tolist()
+        values = read_floats([v for _, e in self._observed for v in (e.min, e.max)])
         n = len(self.names)
         mins, maxs = [math.inf] * n, [-math.inf] * n
         for k, (index, _) in enumerate(self._observed):

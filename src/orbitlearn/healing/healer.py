@@ -28,6 +28,10 @@ re-execution is bit-identical unless a transient fault struck), and calls ``opti
 itself. ``after_backward()`` and ``after_update()`` are optional callbacks that run after each
 backward and after each update: the places where a fault injector applies gradient and memory
 upsets. See :mod:`orbitlearn.healing.policies` for what each policy checks.
+
+Parameters the optimizer does not own (a frozen backbone when fine-tuning a head) are verified
+every step but copied into the protected copy only when the state is loaded or rolled back:
+code that changes them between steps must call :meth:`Healing.rebind` afterwards.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ import torch
 from torch import nn
 
 from orbitlearn.errors import InputError
+from orbitlearn.healing.bits import read_floats
 from orbitlearn.healing.blocks import (
     optimizer_state_size,
     parameter_names,
@@ -65,10 +70,11 @@ def _bits(value: float) -> int:
 
 
 def _total_norm(grads: list[torch.Tensor]) -> float:
+    """Total L2 norm of ``grads`` (one pass over them, one read-back)."""
     if not grads:
         return 0.0
-    norms = torch._foreach_norm(grads)
-    return float(torch.linalg.vector_norm(torch.stack([n.float() for n in norms])))
+    norms = read_floats(torch._foreach_norm(grads))
+    return math.sqrt(math.fsum(n * n for n in norms))
 
 
 def _vote_scalar(values: list[float]) -> float:
@@ -130,6 +136,7 @@ class Healing:
         self._replicas: StateReplicas | None = None
         self._snapshot: StateSnapshot | None = None
         self._copy_valid = False
+        self._dynamic: list[int] | None = None
         self._redundant_grads: list[list[torch.Tensor | None]] = []
         self._rng_cpu: torch.Tensor | None = None
         self._rng_cuda: list[torch.Tensor] | None = None
@@ -193,6 +200,13 @@ class Healing:
             return
         self._optim_size = size
         self._blocks = state_blocks(model, optimizer)
+        # blocks a step can write: the optimizer's parameters and state, and buffers; parameters
+        # the optimizer does not own (a frozen backbone) change only through load_state_dict or a
+        # rollback, after which the copies are synced in full
+        owned = {id(p) for p in self._params}
+        frozen = {name for name, p in model.named_parameters() if id(p) not in owned}
+        dynamic = [i for i, (name, _) in enumerate(self._blocks) if name not in frozen]
+        self._dynamic = None if len(dynamic) == len(self._blocks) else dynamic
         p = self.policy
         if p.protect_state:
             if self._state_copy is None:
@@ -203,10 +217,14 @@ class Healing:
             self._replicas = StateReplicas(self._blocks, replicas=p.state_replicas)
         self._copy_valid = False
 
-    def _sync_copies(self) -> None:
-        """Make the protected copy and replicas equal to the live state."""
+    def _sync_copies(self, *, changed_only: bool = False) -> None:
+        """Make the protected copy and replicas equal to the live state.
+
+        With ``changed_only`` (after an update) only blocks a step can write are copied.
+        """
+        only = self._dynamic if (changed_only and self._copy_valid) else None
         if self._state_copy is not None:
-            self._state_copy.refresh()
+            self._state_copy.refresh(only=only)
         if self._replicas is not None:
             self._replicas.refresh()
         self._copy_valid = True
@@ -240,10 +258,10 @@ class Healing:
         outcome: StepOutcome,
         clock: list[float],
     ) -> torch.Tensor:
-        _, optimizer = self._require_bound()
         if outcome.executions:
             self._prepare_reexecution()
-        optimizer.zero_grad(set_to_none=True)
+        for param in self._params:  # optimizer.zero_grad(set_to_none=True), without its profiler
+            param.grad = None
         if self.guard is not None:
             self.guard.begin_pass()
         start = time.perf_counter()
@@ -260,25 +278,20 @@ class Healing:
             start = time.perf_counter()
             after_backward()
             clock[0] += time.perf_counter() - start
-        if (
-            self.policy.protect_grads
-            and self.policy.executions == 1
-            and self._grad_copy is not None
-        ):
-            bad = self._grad_copy.verify()
-            if bad:
-                for name, wrong in self._grad_copy.restore(bad):
-                    outcome.detections.append(
-                        Detection(
-                            outcome.step,
-                            "grad_copy",
-                            f"{name}.grad",
-                            "gradient changed after backward",
-                            wrong,
-                            "corrected",
-                        )
+        if self.policy.protect_grads and self.policy.executions == 1 and self._grad_copy:
+            for name, wrong in self._grad_copy.restore(self._grad_copy.verify()):
+                target = f"{name}.grad"
+                outcome.detections.append(
+                    Detection(
+                        outcome.step,
+                        "grad_copy",
+                        target,
+                        "gradient changed between backward and the update",
+                        wrong,
+                        "corrected",
                     )
-                    outcome.repairs.append(Repair(outcome.step, "restore_copy", f"{name}.grad"))
+                )
+                outcome.repairs.append(Repair(outcome.step, "restore_copy", target))
         return loss
 
     def _protect_grads(self) -> None:
@@ -287,7 +300,9 @@ class Healing:
         if self._grad_copy is None or key != self._grad_key:
             blocks = [(self._param_names[i], g) for i, g in zip(indices, grads, strict=True)]
             if self._grad_copy is None:
-                self._grad_copy = ProtectedCopy(blocks, method=self.policy.protect_method)
+                # a copy, not a checksum: additive checksums miss pairs of flips of one bit
+                # position in opposite directions, and restoring beats re-executing
+                self._grad_copy = ProtectedCopy(blocks)
             else:
                 self._grad_copy.set_blocks(blocks)
             self._grad_key = key
@@ -534,10 +549,9 @@ class Healing:
         self, outcome: StepOutcome, after_update: Callback | None, clock: list[float]
     ) -> None:
         p = self.policy
-        if p.protect_state or p.state_replicas or p.scan_every_steps or p.snapshot_every_steps:
-            self._refresh_blocks()
         if p.protect_state or p.state_replicas:
-            self._sync_copies()
+            self._refresh_blocks()
+            self._sync_copies(changed_only=True)
         if after_update is not None:
             start = time.perf_counter()
             after_update()
@@ -551,6 +565,7 @@ class Healing:
             and (self._snapshot is None or (step + 1) % p.snapshot_every_steps == 0)
         )
         if scan_due or snapshot_due:
+            self._refresh_blocks()
             clean = self._scan(outcome, learn=True)
             if clean and snapshot_due and not outcome.rolled_back:
                 model, optimizer = self._require_bound()
@@ -615,6 +630,7 @@ class Healing:
 
     def _check_state(self, outcome: StepOutcome) -> None:
         """Before re-executing: make sure the state itself is not what went wrong."""
+        self._refresh_blocks()
         self._verify_copies(outcome)
         if self.policy.scan_every_steps or self.policy.protect_state:
             self._scan(outcome, learn=False)

@@ -6,8 +6,8 @@ policy         detects                           repairs                        
 ``none``       nothing                           nothing                          nothing (1.00x)
 ``detect``     non-finite loss and gradient      nothing: counts and logs only    a gradient-norm pass per
                norm; loss and gradient-norm                                       step, a state range scan
-               spikes (robust median/MAD);                                        every 10 steps
-               state range scan every 10 steps
+               spikes (robust median/MAD);                                        every 50 steps
+               state range scan every 50 steps
                (NaN/inf, exponent range)
 ``standard``   as ``detect``                     re-execute the step (RNG and     as ``detect``, plus a
                                                  buffers restored, so a true      snapshot copy of the
@@ -18,15 +18,15 @@ policy         detects                           repairs                        
                                                  in-memory snapshot after 3
                                                  skips, 3 reproduced spikes, or
                                                  a bad state scan
-``full``       ``standard`` plus: every bit      ``standard`` plus restore of     +1x state memory (copy),
-               flip in parameters, buffers and   the corrupted block from the     +1x gradient memory; a
-               optimizer state (bitwise compare  protected copy (bit-identical)   copy and a compare of the
-               with a protected copy refreshed                                    state and gradients per
-               after each update); every flip                                     step; an ``aminmax`` per
-               in a gradient between backward                                     layer output
-               and the update; layer outputs
-               and inputs outside their learned
-               ranges (Ranger-style)
+``full``       ``standard`` plus: every bit      ``standard`` plus restore of     +1x state and +1x gradient
+               flip in parameters, buffers and   the corrupted block from the     memory (copies); per step
+               optimizer state (bitwise compare  protected copy (bit-identical);  a copy and a compare of
+               with a protected copy refreshed   re-execution for activation      the state and of the
+               after each update); every flip    faults                           gradients, an ``aminmax``
+               in a gradient between backward                                     per layer output
+               and the update (copy); layer
+               outputs and inputs outside their
+               learned ranges (Ranger-style)
 ``dmr``        every gradient bit that differs   a third execution and a vote;    2x compute, +1x state
                between two executions; every     roll back on a state mismatch    memory
                state bit that differs from its
@@ -39,10 +39,11 @@ policy         detects                           repairs                        
 What ``full`` guarantees: a fault injector applies memory upsets to the live weights and
 optimizer state after the update (``after_update``); the protected copy is refreshed before that
 and compared after it, so *every* changed bit - mantissa, exponent or sign, NaN and inf
-included - is detected and restored before the state is used again. Gradient upsets after
-backward are caught the same way. Activation and input upsets are caught when they leave the
-learned range (exponent flips of bits 30-27 of fp32 do); a flip that keeps a value inside the
-range of its layer is not detected and perturbs one step like noise.
+included - is detected and restored before the state is used again. Gradient upsets between
+backward and the update are caught and restored the same way, from a copy of the gradients
+taken right after backward. Activation and input upsets are caught when they leave the learned range (a flip of fp32
+bit 30 in a value below 2 in magnitude always does) and the step is re-executed; a flip that
+keeps a value inside the range of its layer is not detected and perturbs one step like noise.
 
 Use :func:`resolve_policy` to get a policy by name with overrides.
 """
@@ -70,8 +71,9 @@ class HealingPolicy:
         spikes: flag loss and gradient-norm spikes (robust running statistics).
         scan_every_steps: state range scan period in steps (0: never).
         protect_state: protected copy of parameters, buffers and optimizer state.
-        protect_grads: protected copy of gradients between backward and the update.
-        protect_method: ``"compare"`` or ``"checksum"`` (see :mod:`~orbitlearn.healing.protected`).
+        protect_grads: protected copy of the gradients between backward and the update.
+        protect_method: how the state copy detects: ``"compare"`` or ``"checksum"`` (see
+            :mod:`~orbitlearn.healing.protected`).
         activation_guard: Ranger-style range restriction of layer outputs and the input.
         activation_mode: ``"detect"`` (re-execute on a violation) or ``"clamp"``.
         executions: forward/backward executions per step (2: DMR, 3: TMR).
@@ -92,7 +94,7 @@ class HealingPolicy:
     check_loss: bool = True
     check_grad_norm: bool = True
     spikes: bool = True
-    scan_every_steps: int = 10
+    scan_every_steps: int = 50
     protect_state: bool = False
     protect_grads: bool = False
     protect_method: str = "compare"

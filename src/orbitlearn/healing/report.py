@@ -12,7 +12,7 @@ Detector names (stable keys of :attr:`HealingReport.by_detector`):
 ``loss_spike``         the loss is far above its robust running level
 ``grad_nonfinite``     the total gradient norm is NaN or infinite
 ``grad_spike``         the total gradient norm is far above its robust running level
-``grad_copy``          a gradient changed between backward and its use (protected copy)
+``grad_copy``          a gradient changed between backward and the update (protected copy)
 ``activation_range``   a layer output (or the model input) left its learned range
 ``state_copy``         parameters/buffers/optimizer state differ from the protected copy
 ``state_range``        state holds a non-finite value or one beyond its learned exponent range
