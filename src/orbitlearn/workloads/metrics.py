@@ -1,0 +1,280 @@
+"""Detection metrics: point-wise (precision, recall, F-beta, AUC-ROC, AUC-PR) and event-wise.
+
+Point-wise metrics compare a label per sample with a prediction (or a score) per sample.
+Event-wise scoring follows Hundman et al., "Detecting Spacecraft Anomalies Using LSTMs and
+Nonparametric Dynamic Thresholding" (KDD 2018): an anomalous *sequence* is what an operator
+sees, so
+
+- a labelled sequence overlapped by at least one predicted sequence is a true positive,
+- a labelled sequence overlapped by none is a false negative,
+- a predicted sequence that overlaps no labelled sequence is a false positive.
+
+Sequences are inclusive index ranges ``(start, end)`` into one channel's series.
+
+Everything here is plain numpy; the tests compare it with scikit-learn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "BinaryScores",
+    "EventCounts",
+    "auc_pr",
+    "auc_roc",
+    "binary_scores",
+    "event_counts",
+    "f_beta",
+    "sequences_from_mask",
+    "total_event_counts",
+]
+
+Sequence_ = tuple[int, int]
+
+
+def _as_labels(y_true: ArrayLike, name: str = "y_true") -> NDArray[np.bool_]:
+    arr = np.asarray(y_true)
+    if arr.ndim != 1:
+        raise ValueError(f"Expected `{name}` to be one-dimensional, actual shape: {arr.shape}")
+    if arr.dtype != np.bool_:
+        values = np.unique(arr)
+        if not np.isin(values, (0, 1)).all():
+            raise ValueError(f"Expected `{name}` to hold only 0 and 1, actual values: {values[:5]}")
+    return arr.astype(bool)
+
+
+def _safe_ratio(num: float, den: float) -> float | None:
+    return num / den if den > 0 else None
+
+
+def f_beta(precision: float | None, recall: float | None, beta: float = 1.0) -> float | None:
+    """F-beta from precision and recall; ``None`` where either is undefined.
+
+    ``beta`` < 1 weighs precision more (F0.5 counts a false alarm as costlier than a miss).
+
+    >>> round(f_beta(0.926, 0.694, beta=0.5), 4)  # telemanom's published MSL figures
+    0.868
+    >>> f_beta(0.0, 0.0)
+    0.0
+    """
+    if precision is None or recall is None:
+        return None
+    b2 = beta * beta
+    den = b2 * precision + recall
+    return (1.0 + b2) * precision * recall / den if den > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class BinaryScores:
+    """Point-wise confusion counts and the scores derived from them.
+
+    A score is ``None`` where it is undefined (e.g. precision with no positive prediction).
+    """
+
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+    @property
+    def precision(self) -> float | None:
+        return _safe_ratio(self.tp, self.tp + self.fp)
+
+    @property
+    def recall(self) -> float | None:
+        return _safe_ratio(self.tp, self.tp + self.fn)
+
+    @property
+    def f1(self) -> float | None:
+        return f_beta(self.precision, self.recall, 1.0)
+
+    @property
+    def f0_5(self) -> float | None:
+        return f_beta(self.precision, self.recall, 0.5)
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        """Counts and scores, ready for JSON."""
+        return {
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            "f0_5": self.f0_5,
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "tn": self.tn,
+        }
+
+
+def binary_scores(y_true: ArrayLike, y_pred: ArrayLike) -> BinaryScores:
+    """Confusion counts of predictions ``y_pred`` against labels ``y_true`` (both shape ``(n,)``).
+
+    >>> s = binary_scores([1, 1, 0, 0, 1], [1, 0, 0, 1, 1])
+    >>> (s.tp, s.fp, s.fn, s.tn), round(s.f1, 4)
+    ((2, 1, 1, 1), 0.6667)
+    """
+    truth = _as_labels(y_true)
+    pred = _as_labels(y_pred, "y_pred")
+    if truth.shape != pred.shape:
+        raise ValueError(
+            f"Expected `y_pred` to have the shape of `y_true` {truth.shape}, actual: {pred.shape}"
+        )
+    tp = int(np.count_nonzero(truth & pred))
+    fp = int(np.count_nonzero(~truth & pred))
+    fn = int(np.count_nonzero(truth & ~pred))
+    return BinaryScores(tp=tp, fp=fp, fn=fn, tn=int(truth.size - tp - fp - fn))
+
+
+def _ranked_counts(
+    y_true: ArrayLike, y_score: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64], int, int] | None:
+    """Cumulative true/false positives at each distinct score, from the highest score down."""
+    truth = _as_labels(y_true)
+    score = np.asarray(y_score, dtype=np.float64)
+    if score.shape != truth.shape:
+        raise ValueError(
+            f"Expected `y_score` to have the shape of `y_true` {truth.shape}, actual: {score.shape}"
+        )
+    if not np.isfinite(score).all():
+        raise ValueError("Expected `y_score` to be finite, actual: it holds NaN or inf")
+    n_pos = int(np.count_nonzero(truth))
+    n_neg = truth.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    order = np.argsort(-score, kind="mergesort")
+    score_sorted = score[order]
+    truth_sorted = truth[order]
+    # The last index of each run of equal scores: a threshold admits all tied samples at once.
+    last_of_run = np.r_[np.flatnonzero(np.diff(score_sorted)), truth.size - 1]
+    tps = np.cumsum(truth_sorted, dtype=np.float64)[last_of_run]
+    fps = (last_of_run + 1).astype(np.float64) - tps
+    return tps, fps, n_pos, n_neg
+
+
+def auc_roc(y_true: ArrayLike, y_score: ArrayLike) -> float | None:
+    """Area under the ROC curve (trapezoidal, ties handled); ``None`` with a single class.
+
+    >>> auc_roc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    """
+    counts = _ranked_counts(y_true, y_score)
+    if counts is None:
+        return None
+    tps, fps, n_pos, n_neg = counts
+    tpr = np.r_[0.0, tps / n_pos]
+    fpr = np.r_[0.0, fps / n_neg]
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))
+
+
+def auc_pr(y_true: ArrayLike, y_score: ArrayLike) -> float | None:
+    """Area under the precision-recall curve as average precision; ``None`` with a single class.
+
+    Average precision is ``sum_n (R_n - R_{n-1}) P_n`` over the distinct score thresholds (no
+    interpolation), the definition scikit-learn's ``average_precision_score`` uses.
+
+    >>> round(auc_pr([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), 4)
+    0.8333
+    """
+    counts = _ranked_counts(y_true, y_score)
+    if counts is None:
+        return None
+    tps, fps, n_pos, _ = counts
+    precision = tps / (tps + fps)
+    recall = np.r_[0.0, tps / n_pos]
+    return float(np.sum(np.diff(recall) * precision))
+
+
+def sequences_from_mask(mask: ArrayLike) -> list[Sequence_]:
+    """Inclusive ``(start, end)`` index ranges of the runs of ``True`` in a 1-D mask.
+
+    >>> sequences_from_mask([0, 1, 1, 0, 0, 1])
+    [(1, 2), (5, 5)]
+    """
+    flags = np.asarray(mask, dtype=bool)
+    if flags.ndim != 1:
+        raise ValueError(f"Expected `mask` to be one-dimensional, actual shape: {flags.shape}")
+    edges = np.diff(np.r_[0, flags.astype(np.int8), 0])
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1) - 1
+    return [(int(s), int(e)) for s, e in zip(starts, ends, strict=True)]
+
+
+@dataclass(frozen=True)
+class EventCounts:
+    """Event-wise counts of one channel (or a sum over channels)."""
+
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float | None:
+        return _safe_ratio(self.tp, self.tp + self.fp)
+
+    @property
+    def recall(self) -> float | None:
+        return _safe_ratio(self.tp, self.tp + self.fn)
+
+    @property
+    def f1(self) -> float | None:
+        return f_beta(self.precision, self.recall, 1.0)
+
+    @property
+    def f0_5(self) -> float | None:
+        return f_beta(self.precision, self.recall, 0.5)
+
+    def __add__(self, other: EventCounts) -> EventCounts:
+        return EventCounts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        """Counts and scores, ready for JSON."""
+        return {
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            "f0_5": self.f0_5,
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+        }
+
+
+def _check_sequences(sequences: Sequence[Sequence_], name: str) -> NDArray[np.int64]:
+    arr = np.asarray(list(sequences), dtype=np.int64).reshape(-1, 2)
+    if (arr[:, 1] < arr[:, 0]).any():
+        bad = arr[np.argmax(arr[:, 1] < arr[:, 0])]
+        raise ValueError(
+            f"Expected each of `{name}` to be (start, end) with start <= end, "
+            f"actual: ({bad[0]}, {bad[1]})"
+        )
+    return arr
+
+
+def event_counts(labelled: Sequence[Sequence_], predicted: Sequence[Sequence_]) -> EventCounts:
+    """Event-wise counts of ``predicted`` sequences against ``labelled`` ones (inclusive ranges).
+
+    >>> event_counts(labelled=[(10, 20), (50, 60)], predicted=[(18, 25), (30, 35)])
+    EventCounts(tp=1, fp=1, fn=1)
+    """
+    true_seq = _check_sequences(labelled, "labelled")
+    pred_seq = _check_sequences(predicted, "predicted")
+    # overlap[i, j]: labelled i and predicted j share at least one index.
+    overlap = (true_seq[:, None, 0] <= pred_seq[None, :, 1]) & (
+        pred_seq[None, :, 0] <= true_seq[:, None, 1]
+    )
+    tp = int(np.count_nonzero(overlap.any(axis=1)))
+    fp = int(np.count_nonzero(~overlap.any(axis=0)))
+    return EventCounts(tp=tp, fp=fp, fn=len(true_seq) - tp)
+
+
+def total_event_counts(per_channel: Mapping[str, EventCounts]) -> EventCounts:
+    """The sum of per-channel event counts (what telemanom reports as its overall figures)."""
+    total = EventCounts(0, 0, 0)
+    for counts in per_channel.values():
+        total = total + counts
+    return total

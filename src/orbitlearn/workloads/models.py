@@ -1,0 +1,264 @@
+"""Lightweight models for onboard training, with their parameter count and counted FLOPs.
+
+- :class:`EnsembleMLP`: ``members`` small MLPs side by side on a feature vector (OPS-SAT-AD
+  segment features); each member outputs one logit, trained on the same batches from its own
+  initialisation; the prediction is the mean member probability. Averaging members cuts the
+  seed-to-seed spread of a single small MLP at the same total size.
+- :class:`WindowForecaster`: predicts the next value of a telemetry channel from a window of
+  its past values and a summary of the commands (see :func:`orbitlearn.workloads.telemanom.
+  window_features`): an MLP (``kind="mlp"``) or a 1D convolution over the value window
+  followed by the same head (``kind="cnn"``).
+
+Factories are small frozen dataclasses, so they pickle (a mission may train on another
+process); losses are module-level functions for the same reason.
+
+:func:`model_cost` reports parameters and the FLOPs of one training step (forward + backward),
+counted with :class:`torch.utils.flop_counter.FlopCounterMode` through
+:func:`orbitlearn.onboard.flops.count_step_flops`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from orbitlearn.errors import InputError
+from orbitlearn.onboard.flops import count_step_flops
+from orbitlearn.workloads.base import LossFn
+
+__all__ = [
+    "EnsembleMLP",
+    "EnsembleMLPFactory",
+    "ModelCost",
+    "WindowForecaster",
+    "WindowForecasterFactory",
+    "ensemble_bce_loss",
+    "ensemble_probability",
+    "forecast_mse_loss",
+    "model_cost",
+    "parameter_count",
+]
+
+
+def _positive_int(field: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(field, value, "an integer >= 1")
+
+
+def _mlp(width_in: int, hidden: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Linear(width_in, hidden),
+        nn.ReLU(),
+        nn.Dropout(dropout),
+        nn.Linear(hidden, hidden),
+        nn.ReLU(),
+        nn.Dropout(dropout),
+        nn.Linear(hidden, hidden // 2),
+        nn.ReLU(),
+        nn.Linear(hidden // 2, 1),
+    )
+
+
+class EnsembleMLP(nn.Module):
+    """``members`` MLPs (``n_features -> hidden -> hidden -> hidden/2 -> 1``) side by side.
+
+    Input ``(batch, n_features)``; output logits ``(batch, members)``.
+
+    >>> model = EnsembleMLP(18, hidden=64, members=8)
+    >>> model(torch.zeros(5, 18)).shape, parameter_count(model)
+    (torch.Size([5, 8]), 59912)
+    """
+
+    def __init__(
+        self, n_features: int, *, hidden: int = 64, members: int = 8, dropout: float = 0.1
+    ) -> None:
+        super().__init__()
+        _positive_int("n_features", n_features)
+        _positive_int("members", members)
+        if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 2:
+            raise InputError("hidden", hidden, "an integer >= 2")
+        if not 0.0 <= dropout < 1.0:
+            raise InputError("dropout", dropout, "a number in [0, 1)")
+        self.members = nn.ModuleList(_mlp(n_features, hidden, dropout) for _ in range(members))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([member(x) for member in self.members], dim=1)
+
+
+def ensemble_probability(logits: torch.Tensor) -> torch.Tensor:
+    """Mean member probability, shape ``(batch,)``, from logits ``(batch, members)``."""
+    return torch.sigmoid(logits).mean(dim=1)
+
+
+def ensemble_bce_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of every member's logit against the 0/1 ``targets`` ``(batch,)``."""
+    return nn.functional.binary_cross_entropy_with_logits(
+        logits, targets.to(logits.dtype)[:, None].expand_as(logits)
+    )
+
+
+@dataclass(frozen=True)
+class EnsembleMLPFactory:
+    """Picklable ``seed -> EnsembleMLP``."""
+
+    n_features: int
+    hidden: int = 64
+    members: int = 8
+    dropout: float = 0.1
+
+    def __call__(self, seed: int) -> nn.Module:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed))
+            return EnsembleMLP(
+                self.n_features, hidden=self.hidden, members=self.members, dropout=self.dropout
+            )
+
+
+class WindowForecaster(nn.Module):
+    """Next-value forecaster over window features.
+
+    Input ``(batch, window + n_extra)``: the last ``window`` values of the channel, then
+    ``n_extra`` summary features (commands); output ``(batch,)``: the predicted next value.
+
+    ``kind="mlp"``: an MLP with two hidden layers of ``hidden`` units. ``kind="cnn"``: two
+    strided 1D convolutions (``channels`` filters, kernel 5, stride 2) over the value window,
+    flattened and joined with the extra features, then the same MLP head.
+
+    >>> model = WindowForecaster(64, 108, hidden=64)
+    >>> model(torch.zeros(3, 172)).shape, parameter_count(model)
+    (torch.Size([3]), 15297)
+    >>> WindowForecaster(64, 108, kind="cnn")(torch.zeros(3, 172)).shape
+    torch.Size([3])
+    """
+
+    def __init__(
+        self,
+        window: int,
+        n_extra: int,
+        *,
+        hidden: int = 64,
+        kind: str = "mlp",
+        channels: int = 8,
+    ) -> None:
+        super().__init__()
+        _positive_int("window", window)
+        if isinstance(n_extra, bool) or not isinstance(n_extra, int) or n_extra < 0:
+            raise InputError("n_extra", n_extra, "an integer >= 0")
+        _positive_int("hidden", hidden)
+        if kind not in ("mlp", "cnn"):
+            raise InputError("kind", kind, "one of 'mlp', 'cnn'")
+        self.window = window
+        self.kind = kind
+        self.conv: nn.Module | None = None
+        width = window
+        if kind == "cnn":
+            if window < 16:
+                raise InputError("window", window, "at least 16 for kind='cnn'")
+            _positive_int("channels", channels)
+            self.conv = nn.Sequential(
+                nn.Conv1d(1, channels, 5, stride=2),
+                nn.ReLU(),
+                nn.Conv1d(channels, channels, 5, stride=2),
+                nn.ReLU(),
+                nn.Flatten(),
+            )
+            length = ((window - 5) // 2 + 1 - 5) // 2 + 1
+            width = channels * length
+        self.head = nn.Sequential(
+            nn.Linear(width + n_extra, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values, extra = x[:, : self.window], x[:, self.window :]
+        if self.conv is not None:
+            values = self.conv(values[:, None, :])
+        return self.head(torch.cat([values, extra], dim=1)).squeeze(1)
+
+
+def forecast_mse_loss(prediction: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean squared forecast error."""
+    return nn.functional.mse_loss(prediction, targets.to(prediction.dtype))
+
+
+@dataclass(frozen=True)
+class WindowForecasterFactory:
+    """Picklable ``seed -> WindowForecaster``."""
+
+    window: int
+    n_extra: int
+    hidden: int = 64
+    kind: str = "mlp"
+    channels: int = 8
+
+    def __call__(self, seed: int) -> nn.Module:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed))
+            return WindowForecaster(
+                self.window,
+                self.n_extra,
+                hidden=self.hidden,
+                kind=self.kind,
+                channels=self.channels,
+            )
+
+
+def parameter_count(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
+
+
+@dataclass(frozen=True)
+class ModelCost:
+    """Size and counted compute of a model's training step.
+
+    Attributes:
+        params: trainable parameters.
+        batch_size: the batch the FLOPs were counted on.
+        forward_flops: FLOPs of the forward pass and loss of one batch.
+        backward_flops: FLOPs of the backward pass of one batch.
+    """
+
+    params: int
+    batch_size: int
+    forward_flops: int
+    backward_flops: int
+
+    @property
+    def flops_per_step(self) -> int:
+        """Forward plus backward FLOPs of one training step."""
+        return self.forward_flops + self.backward_flops
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "params": self.params,
+            "batch_size": self.batch_size,
+            "forward_flops": self.forward_flops,
+            "backward_flops": self.backward_flops,
+            "flops_per_step": self.flops_per_step,
+        }
+
+
+def model_cost(
+    model: nn.Module, loss_fn: LossFn, example_inputs: torch.Tensor, example_targets: torch.Tensor
+) -> ModelCost:
+    """Parameters and counted FLOPs of one training step on a batch shaped like the examples.
+
+    >>> cost = model_cost(EnsembleMLP(18, members=1), ensemble_bce_loss,
+    ...                   torch.zeros(64, 18), torch.zeros(64))
+    >>> cost.params, cost.forward_flops  # 2 x 64 x (18*64 + 64*64 + 64*32 + 32*1)
+    (7489, 937984)
+    """
+    flops = count_step_flops(model, loss_fn, example_inputs, example_targets)
+    return ModelCost(
+        params=parameter_count(model),
+        batch_size=int(example_inputs.shape[0]),
+        forward_flops=flops.forward,
+        backward_flops=flops.backward,
+    )

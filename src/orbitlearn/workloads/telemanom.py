@@ -1,0 +1,521 @@
+"""Spacecraft telemetry in the telemanom layout (NASA MSL, SMAP, or any mission laid out alike).
+
+Layout (Hundman et al., KDD 2018; the telemanom repository)::
+
+    <root>/train/<chan_id>.npy      (time, dims) float: column 0 the telemetry value,
+    <root>/test/<chan_id>.npy       the other columns one-hot commands
+    <root>/labeled_anomalies.csv    chan_id, spacecraft, anomaly_sequences, class, num_values
+
+``anomaly_sequences`` lists inclusive ``[start, end]`` index ranges into the test series, such
+as ``"[[1850, 2030]]"``; ``num_values`` is the length of the test series. Only ``chan_id`` and
+``anomaly_sequences`` are required; with a ``spacecraft`` column, :func:`load_telemanom` can keep
+one spacecraft's channels (the public file mixes SMAP and MSL).
+
+The workload forecasts the next value of each channel from a window of its past values and a
+summary of the commands (:func:`window_features`) with a
+:class:`~orbitlearn.workloads.models.WindowForecaster`; anomalies are the sequences where the
+forecast errors rise (or fall) beyond a threshold found without labels
+(:func:`orbitlearn.workloads.thresholds.detect_anomalies`), scored event-wise as telemanom does.
+The first ``window`` test points of a channel cannot be forecast (no history in the test file)
+and are never flagged.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+from orbitlearn.errors import DataError, InputError
+from orbitlearn.workloads.base import LossFn, Metric, ModelFactory, Samples, Workload
+from orbitlearn.workloads.metrics import (
+    EventCounts,
+    auc_pr,
+    auc_roc,
+    event_counts,
+    total_event_counts,
+)
+from orbitlearn.workloads.models import WindowForecasterFactory, forecast_mse_loss
+from orbitlearn.workloads.thresholds import DynamicThresholdConfig, detect_anomalies
+
+__all__ = [
+    "LABELS_FILE",
+    "ChannelResult",
+    "ChannelSeries",
+    "TelemanomData",
+    "TelemanomWorkload",
+    "load_telemanom",
+    "parse_sequences",
+    "window_features",
+]
+
+LABELS_FILE = "labeled_anomalies.csv"
+_REQUIRED = ("chan_id", "anomaly_sequences")
+
+
+@dataclass(frozen=True)
+class ChannelSeries:
+    """One channel's series and labels.
+
+    Attributes:
+        chan_id: channel name (the ``.npy`` file stem).
+        spacecraft: the ``spacecraft`` column ('' where the file has none).
+        train: training series, shape ``(n_train, dims)`` float32.
+        test: test series, shape ``(n_test, dims)`` float32.
+        anomaly_sequences: labelled anomalies, inclusive ``(start, end)`` test indices.
+        classes: the ``class`` entry of each sequence ('' where absent).
+    """
+
+    chan_id: str
+    spacecraft: str
+    train: NDArray[np.float32]
+    test: NDArray[np.float32]
+    anomaly_sequences: list[tuple[int, int]]
+    classes: list[str] = field(default_factory=list)
+
+    @property
+    def dims(self) -> int:
+        return int(self.train.shape[1])
+
+    def test_labels(self) -> NDArray[np.bool_]:
+        """Point labels of the test series, shape ``(n_test,)``."""
+        labels = np.zeros(self.test.shape[0], dtype=bool)
+        for start, end in self.anomaly_sequences:
+            labels[start : end + 1] = True
+        return labels
+
+
+@dataclass(frozen=True)
+class TelemanomData:
+    """Channels read from a telemanom-layout directory."""
+
+    root: Path
+    channels: list[ChannelSeries]
+
+    def __len__(self) -> int:
+        return len(self.channels)
+
+    def subset(self, chan_ids: list[str]) -> TelemanomData:
+        """The named channels, in that order."""
+        by_id = {c.chan_id: c for c in self.channels}
+        return TelemanomData(self.root, [by_id[c] for c in chan_ids])
+
+
+def parse_sequences(text: str) -> list[tuple[int, int]]:
+    """Parse an ``anomaly_sequences`` entry such as ``"[[1850, 2030], [2100, 2210]]"``.
+
+    Raises:
+        ValueError: the text is not a list of ``[start, end]`` integer pairs with
+            ``0 <= start <= end`` (the message says what is wrong).
+
+    >>> parse_sequences("[[1250, 1450], [2670, 2790]]")
+    [(1250, 1450), (2670, 2790)]
+    """
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError):
+        raise ValueError("it is not a list literal") from None
+    if not isinstance(value, list | tuple):
+        raise ValueError("it is not a list")
+    out = []
+    for item in value:
+        if (
+            not isinstance(item, list | tuple)
+            or len(item) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in item)
+        ):
+            raise ValueError(f"{item!r} is not a [start, end] pair of integers")
+        start, end = int(item[0]), int(item[1])
+        if start < 0 or end < start:
+            raise ValueError(f"[{start}, {end}] does not have 0 <= start <= end")
+        out.append((start, end))
+    return out
+
+
+def _load_series(path: Path, what: str) -> NDArray[np.float32]:
+    if not path.is_file():
+        raise DataError(f"{path}: no such file; every channel in {LABELS_FILE} needs {what}")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable .npy array ({exc})") from None
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
+        raise DataError(
+            f"{path}: has shape {array.shape}, expected (time, dims) with column 0 the value"
+        )
+    if not np.issubdtype(array.dtype, np.number):
+        raise DataError(f"{path}: holds {array.dtype} values, expected numbers")
+    if not np.isfinite(array).all():
+        row = int(np.argwhere(~np.isfinite(array))[0][0])
+        raise DataError(f"{path}: row {row} holds NaN or inf, expected finite values")
+    return array.astype(np.float32)
+
+
+def load_telemanom(
+    root: str | Path,
+    *,
+    spacecraft: str | None = None,
+    channels: list[str] | None = None,
+) -> TelemanomData:
+    """Read a telemanom-layout directory.
+
+    Args:
+        root: directory holding ``train/``, ``test/`` and ``labeled_anomalies.csv``.
+        spacecraft: keep only rows of this spacecraft (needs a ``spacecraft`` column).
+        channels: keep only these channel ids (in this order).
+
+    Returns:
+        :class:`TelemanomData` with the channels of the labels file (after filtering).
+
+    Raises:
+        DataError: a missing directory or file, missing columns, a bad ``anomaly_sequences``
+            entry, a ``.npy`` file that is not a finite ``(time, dims)`` array, train and test
+            files of one channel with different numbers of columns, a test length that does not
+            match ``num_values``, a labelled range beyond the test series, an unknown
+            spacecraft or channel, or nothing left after filtering.
+    """
+    base = Path(root)
+    if not base.is_dir():
+        raise DataError(
+            f"{base}: no such directory; expected a telemanom-layout folder with train/, test/ "
+            f"and {LABELS_FILE}"
+        )
+    for sub in ("train", "test"):
+        if not (base / sub).is_dir():
+            raise DataError(
+                f"{base}: no {sub}/ directory; expected train/<chan>.npy and test/<chan>.npy"
+            )
+    labels_path = base / LABELS_FILE
+    if not labels_path.is_file():
+        raise DataError(f"{base}: no {LABELS_FILE}; it lists the channels and their anomalies")
+    text = labels_path.read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(text.splitlines()))
+    if not rows:
+        raise DataError(
+            f"{labels_path}: the file is empty; expected a header with {', '.join(_REQUIRED)}"
+        )
+    header = [c.strip() for c in rows[0]]
+    missing = [c for c in _REQUIRED if c not in header]
+    if missing:
+        raise DataError(
+            f"{labels_path}: missing column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(f'`{c}`' for c in missing)}; found {', '.join(header)}"
+        )
+    col = {name: i for i, name in enumerate(header)}
+    if spacecraft is not None and "spacecraft" not in col:
+        raise DataError(
+            f"{labels_path}: has no `spacecraft` column, so --spacecraft {spacecraft!r} cannot be used"
+        )
+    entries: list[tuple[int, dict[str, str]]] = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            raise DataError(
+                f"{labels_path}, line {line}: has {len(row)} fields, expected {len(header)} "
+                "(quote anomaly_sequences, it holds commas)"
+            )
+        entries.append((line, {name: row[i].strip() for name, i in col.items()}))
+    crafts = sorted({e["spacecraft"] for _, e in entries}) if "spacecraft" in col else []
+    if spacecraft is not None:
+        entries = [(n, e) for n, e in entries if e["spacecraft"] == spacecraft]
+        if not entries:
+            raise DataError(
+                f"{labels_path}: no channel of spacecraft {spacecraft!r}; "
+                f"the file has {', '.join(repr(c) for c in crafts) or 'none'}"
+            )
+    by_id = {e["chan_id"]: (n, e) for n, e in entries}
+    if channels is not None:
+        unknown = [c for c in channels if c not in by_id]
+        if unknown:
+            raise DataError(
+                f"{labels_path}: no channel {', '.join(repr(c) for c in unknown)}; "
+                f"the file lists {', '.join(sorted(by_id))}"
+            )
+        entries = [by_id[c] for c in channels]
+    if not entries:
+        raise DataError(f"{labels_path}: lists no channels")
+    out = []
+    for line, entry in entries:
+        chan = entry["chan_id"]
+        try:
+            sequences = parse_sequences(entry["anomaly_sequences"])
+        except ValueError as exc:
+            raise DataError(
+                f"{labels_path}, line {line}: `anomaly_sequences` of channel {chan} is "
+                f"{entry['anomaly_sequences']!r}: {exc}; expected a list of [start, end] pairs "
+                "such as [[1850, 2030]]"
+            ) from None
+        train = _load_series(base / "train" / f"{chan}.npy", "train/<chan_id>.npy")
+        test = _load_series(base / "test" / f"{chan}.npy", "test/<chan_id>.npy")
+        if train.shape[1] != test.shape[1]:
+            raise DataError(
+                f"{base / 'test' / f'{chan}.npy'}: has {test.shape[1]} columns but "
+                f"{base / 'train' / f'{chan}.npy'} has {train.shape[1]}; they must match"
+            )
+        if entry.get("num_values"):
+            try:
+                expected = int(float(entry["num_values"]))
+            except ValueError:
+                raise DataError(
+                    f"{labels_path}, line {line}: `num_values` is {entry['num_values']!r}, "
+                    "expected an integer"
+                ) from None
+            if expected != test.shape[0]:
+                raise DataError(
+                    f"{base / 'test' / f'{chan}.npy'}: has {test.shape[0]} rows but "
+                    f"{LABELS_FILE} line {line} says num_values = {expected}"
+                )
+        beyond = [s for s in sequences if s[1] >= test.shape[0]]
+        if beyond:
+            raise DataError(
+                f"{labels_path}, line {line}: anomaly sequence [{beyond[0][0]}, {beyond[0][1]}] of "
+                f"channel {chan} ends beyond its {test.shape[0]} test rows"
+            )
+        classes = [c.strip() for c in entry.get("class", "").strip("[]").split(",") if c.strip()]
+        out.append(
+            ChannelSeries(chan, entry.get("spacecraft", ""), train, test, sequences, classes)
+        )
+    return TelemanomData(base, out)
+
+
+def window_features(
+    series: NDArray[np.float32], window: int
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Forecasting samples from a ``(time, dims)`` series.
+
+    Sample ``i`` predicts the value ``series[i + window, 0]`` from rows ``i .. i + window - 1``:
+    the ``window`` past values of column 0, then for each command column (1..dims-1) whether
+    it is set in the last row and whether it is set anywhere in the window.
+
+    Returns:
+        ``(inputs, targets)``: shapes ``(time - window, window + 2 (dims - 1))`` and
+        ``(time - window,)``, float32.
+
+    Raises:
+        InputError: the series is not longer than ``window``.
+
+    >>> s = np.zeros((6, 2), np.float32); s[:, 0] = np.arange(6); s[1, 1] = 1
+    >>> x, y = window_features(s, 3)
+    >>> x.tolist(), y.tolist()
+    ([[0.0, 1.0, 2.0, 0.0, 1.0], [1.0, 2.0, 3.0, 0.0, 1.0], [2.0, 3.0, 4.0, 0.0, 0.0]], [3.0, 4.0, 5.0])
+    """
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise InputError("window", window, "an integer >= 1")
+    n_time, dims = series.shape
+    if n_time <= window:
+        raise InputError("series", f"{n_time} time steps", f"more than window = {window}")
+    n = n_time - window
+    values = np.lib.stride_tricks.sliding_window_view(series[:-1, 0], window)
+    parts = [values]
+    if dims > 1:
+        commands = series[:, 1:] != 0
+        last = commands[window - 1 : n_time - 1]
+        counts = np.vstack([np.zeros((1, dims - 1), np.int64), np.cumsum(commands, axis=0)])
+        any_in_window = (counts[window : window + n] - counts[:n]) > 0
+        parts += [last, any_in_window]
+    inputs = np.concatenate([p.astype(np.float32) for p in parts], axis=1)
+    return inputs, series[window:, 0].astype(np.float32)
+
+
+@dataclass
+class ChannelResult:
+    """Detection on one channel's test series.
+
+    Attributes:
+        chan_id: channel.
+        counts: event-wise counts against the labels.
+        predicted: detected sequences (inclusive test indices).
+        labelled: labelled sequences.
+        score: point score per test index, shape ``(n_test,)`` (the first ``window`` points,
+            which cannot be forecast, get the channel's lowest score).
+        labels: point labels, shape ``(n_test,)``.
+        forecast_mse: mean squared forecast error on the test series.
+    """
+
+    chan_id: str
+    counts: EventCounts
+    predicted: list[tuple[int, int]]
+    labelled: list[tuple[int, int]]
+    score: NDArray[np.float64]
+    labels: NDArray[np.bool_]
+    forecast_mse: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "chan_id": self.chan_id,
+            **self.counts.as_dict(),
+            "auc_roc": auc_roc(self.labels, self.score),
+            "auc_pr": auc_pr(self.labels, self.score),
+            "predicted_sequences": [list(s) for s in self.predicted],
+            "labelled_sequences": [list(s) for s in self.labelled],
+            "forecast_mse": self.forecast_mse,
+        }
+
+
+class TelemanomWorkload(Workload):
+    """Forecasting-based anomaly detection on telemanom-layout channels.
+
+    Args:
+        data: the channels (one model serves all of them; give one channel for
+            telemanom's one-model-per-channel protocol).
+        window: past values the forecaster sees.
+        hidden, kind: the :class:`~orbitlearn.workloads.models.WindowForecaster`.
+        validation_fraction: the last share (in time) of each channel's training windows held
+            out for model selection.
+        thresholds: dynamic-threshold parameters.
+
+    Samples: inputs are :func:`window_features` rows, targets the next value; the source is the
+    channel and the position the time index of the predicted value.
+
+    Raises:
+        InputError: a bad window or validation fraction.
+        DataError: channels with different numbers of columns, or a training series too short
+            for the window and the validation split.
+    """
+
+    name = "telemanom"
+    metric = Metric("f0_5", True, "event-wise F0.5 over the test series (telemanom scoring)")
+
+    def __init__(
+        self,
+        data: TelemanomData,
+        *,
+        window: int = 64,
+        hidden: int = 64,
+        kind: str = "mlp",
+        validation_fraction: float = 0.2,
+        thresholds: DynamicThresholdConfig | None = None,
+    ) -> None:
+        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+            raise InputError("window", window, "an integer >= 1")
+        if not 0.0 <= validation_fraction < 1.0:
+            raise InputError("validation_fraction", validation_fraction, "a number in [0, 1)")
+        dims = {c.dims for c in data.channels}
+        if len(dims) > 1:
+            raise DataError(
+                f"{data.root}: channels have different numbers of columns ({sorted(dims)}); "
+                "one model needs the same layout (train one model per channel instead)"
+            )
+        self.data = data
+        self.window = window
+        self.thresholds = thresholds or DynamicThresholdConfig()
+        dim = dims.pop()
+        self._factory = WindowForecasterFactory(window, 2 * (dim - 1), hidden, kind)
+        train_parts, val_parts, test_parts = [], [], []
+        for chan in data.channels:
+            n_windows = chan.train.shape[0] - window
+            n_val = round(n_windows * validation_fraction)
+            if n_windows - n_val < 1 or (validation_fraction > 0 and n_val < 1):
+                raise DataError(
+                    f"{data.root / 'train' / (chan.chan_id + '.npy')}: {chan.train.shape[0]} rows "
+                    f"are too few for a window of {window} and a validation share of "
+                    f"{validation_fraction}"
+                )
+            if chan.test.shape[0] <= window:
+                raise DataError(
+                    f"{data.root / 'test' / (chan.chan_id + '.npy')}: {chan.test.shape[0]} rows "
+                    f"are too few for a window of {window}"
+                )
+            samples = self._samples(chan, chan.train)
+            cut = n_windows - n_val
+            train_parts.append(samples.subset(np.arange(cut)))
+            val_parts.append(samples.subset(np.arange(cut, n_windows)))
+            test_parts.append(self._samples(chan, chan.test))
+        self.train = _concat(train_parts)
+        self.validation = _concat(val_parts) if validation_fraction > 0 else None
+        self.test = _concat(test_parts)
+        self._test_parts = test_parts
+
+    def _samples(self, chan: ChannelSeries, series: NDArray[np.float32]) -> Samples:
+        inputs, targets = window_features(series, self.window)
+        n = targets.size
+        return Samples(
+            inputs,
+            targets,
+            np.full(n, chan.chan_id),
+            np.arange(self.window, self.window + n, dtype=np.int64),
+        )
+
+    @classmethod
+    def from_path(
+        cls,
+        root: str | Path,
+        *,
+        spacecraft: str | None = None,
+        channels: list[str] | None = None,
+        **kwargs: Any,
+    ) -> TelemanomWorkload:
+        """Load a telemanom-layout directory and build the workload."""
+        return cls(load_telemanom(root, spacecraft=spacecraft, channels=channels), **kwargs)
+
+    @property
+    def model_factory(self) -> ModelFactory:
+        return self._factory
+
+    @property
+    def loss_fn(self) -> LossFn:
+        return forecast_mse_loss
+
+    def detect(self, model: nn.Module) -> list[ChannelResult]:
+        """Forecast every channel's test series, threshold the errors, score against labels."""
+        model.eval()
+        results = []
+        for chan, samples in zip(self.data.channels, self._test_parts, strict=True):
+            with torch.no_grad():
+                predicted = model(torch.from_numpy(samples.inputs)).double().numpy()
+            values = samples.targets.astype(np.float64)
+            errors = np.abs(values - predicted)
+            found = detect_anomalies(errors, values, self.thresholds)
+            sequences = [(s + self.window, e + self.window) for s, e in found.sequences]
+            score = np.r_[np.full(self.window, found.score.min()), found.score]
+            results.append(
+                ChannelResult(
+                    chan_id=chan.chan_id,
+                    counts=event_counts(chan.anomaly_sequences, sequences),
+                    predicted=sequences,
+                    labelled=list(chan.anomaly_sequences),
+                    score=score,
+                    labels=chan.test_labels(),
+                    forecast_mse=float(np.mean(errors**2)),
+                )
+            )
+        return results
+
+    def evaluate(self, model: nn.Module) -> float:
+        total = total_event_counts({r.chan_id: r.counts for r in self.detect(model)})
+        return 0.0 if total.f0_5 is None else float(total.f0_5)
+
+    def report(self, model: nn.Module) -> dict[str, Any]:
+        return summarise_channels(self.detect(model))
+
+
+def summarise_channels(results: list[ChannelResult]) -> dict[str, Any]:
+    """Totals (event-wise counts summed over channels; point-wise AUCs over all test points,
+    the scores being comparable across channels) and the per-channel results."""
+    total = total_event_counts({r.chan_id: r.counts for r in results})
+    labels = np.concatenate([r.labels for r in results]) if results else np.zeros(0, bool)
+    scores = np.concatenate([r.score for r in results]) if results else np.zeros(0)
+    return {
+        **total.as_dict(),
+        "auc_roc": auc_roc(labels, scores) if labels.size else None,
+        "auc_pr": auc_pr(labels, scores) if labels.size else None,
+        "labelled_sequences": sum(len(r.labelled) for r in results),
+        "channels": {r.chan_id: r.as_dict() for r in results},
+    }
+
+
+def _concat(parts: list[Samples]) -> Samples:
+    return Samples(
+        np.concatenate([p.inputs for p in parts]),
+        np.concatenate([p.targets for p in parts]),
+        np.concatenate([p.source for p in parts]),
+        np.concatenate([p.position for p in parts]),
+    )

@@ -1,0 +1,100 @@
+"""``orbitlearn workload evaluate``: JSON keys, table output, clear errors (never a traceback)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from orbitlearn.cli.exit_codes import ExitCode
+
+
+def test_opssat_json(cli, shared_data: Path) -> None:
+    code, out, err = cli(
+        "workload", "evaluate", "opssat", "--data", str(shared_data / "opssat" / "dataset.csv"),
+        "--steps", "60", "--members", "1", "--format", "json",
+    )  # fmt: skip
+    assert code == ExitCode.OK, err
+    report = json.loads(out)
+    for key in ("precision", "recall", "f1", "auc_roc", "auc_pr", "params", "train_seconds"):
+        assert key in report, key
+    assert report["params"] == 7489 and report["steps"] == 60
+
+
+def test_opssat_table(cli, shared_data: Path) -> None:
+    code, out, err = cli(
+        "workload", "evaluate", "opssat", "--data", str(shared_data / "opssat"),
+        "--steps", "30", "--members", "1",
+    )  # fmt: skip
+    assert code == ExitCode.OK, err
+    assert out.startswith("OPS-SAT-AD ") and "(official test split)" in out
+    assert "model: 7,489 parameters" in out and "30 steps in" in out
+
+
+def test_telemanom_json_has_per_channel_results(cli, shared_data: Path) -> None:
+    code, out, err = cli(
+        "workload", "evaluate", "telemanom", "--data", str(shared_data / "msl"),
+        "--channels", "M-6,S-2", "--steps", "40", "--format", "json",
+    )  # fmt: skip
+    assert code == ExitCode.OK, err
+    report = json.loads(out)
+    for key in (
+        "precision",
+        "recall",
+        "f1",
+        "f0_5",
+        "auc_roc",
+        "auc_pr",
+        "params",
+        "train_seconds",
+    ):
+        assert key in report, key
+    assert set(report["channels"]) == {"M-6", "S-2"}
+    for chan in report["channels"].values():
+        assert {"tp", "fp", "fn", "predicted_sequences", "labelled_sequences"} <= set(chan)
+
+
+def test_telemanom_table(cli, shared_data: Path) -> None:
+    code, out, err = cli(
+        "workload", "evaluate", "telemanom", "--data", str(shared_data / "msl"),
+        "--channels", "M-6", "--steps", "30", "--spacecraft", "MSL",
+    )  # fmt: skip
+    assert code == ExitCode.OK, err
+    lines = out.splitlines()
+    assert lines[0].startswith("telemanom layout ") and "(MSL), 1 channel, event-wise" in lines[0]
+    assert lines[1].split()[:4] == ["channel", "tp", "fp", "fn"]
+    assert lines[2].startswith("M-6 ") and lines[3].startswith("total ")
+
+
+def test_missing_data_is_a_data_error(cli, tmp_path: Path) -> None:
+    code, _, err = cli("workload", "evaluate", "opssat", "--data", str(tmp_path / "x.csv"))
+    assert code == ExitCode.DATA
+    assert f"orbitlearn: error: {tmp_path / 'x.csv'}: no such file" in err
+    assert "Traceback" not in err
+    code, _, err = cli("workload", "evaluate", "telemanom", "--data", str(tmp_path))
+    assert code == ExitCode.DATA
+    assert "no train/ directory" in err
+
+
+def test_broken_column_names_the_column(cli, tmp_path: Path, shared_data: Path) -> None:
+    lines = (shared_data / "opssat" / "dataset.csv").read_text().splitlines()
+    header = lines[0].replace(",kurtosis", ",kurt")
+    (tmp_path / "dataset.csv").write_text("\n".join([header, *lines[1:50]]) + "\n")
+    code, _, err = cli("workload", "evaluate", "opssat", "--data", str(tmp_path))
+    assert code == ExitCode.DATA
+    assert "missing column `kurtosis`" in err and "Traceback" not in err
+
+
+def test_bad_options_are_usage_errors(cli, shared_data: Path) -> None:
+    msl = str(shared_data / "msl")
+    code, _, err = cli("workload", "evaluate", "telemanom", "--data", msl, "--format", "xml")
+    assert code == ExitCode.USAGE
+    assert "Expected `--format` to be one of 'table', 'json', actual: 'xml'" in err
+    code, _, err = cli("workload", "evaluate", "telemanom", "--data", msl, "--model", "lstm")
+    assert code == ExitCode.USAGE
+    assert "Expected `--model` to be one of 'mlp', 'cnn', actual: 'lstm'" in err
+    code, _, err = cli("workload", "evaluate", "telemanom", "--data", msl, "--steps", "0")
+    assert code == ExitCode.USAGE
+    assert "Expected `--steps` to be an integer >= 1, actual: 0" in err
+    code, _, err = cli("workload", "evaluate", "telemanom", "--data", msl, "--channels", "X-1")
+    assert code == ExitCode.DATA
+    assert "no channel 'X-1'" in err
