@@ -144,19 +144,23 @@ def _bites(doc: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
     return all(checks.values()), checks
 
 
-def _autograd(doc: dict[str, Any], steps: int) -> tuple[bool, dict[str, Any]]:
+def _autograd(doc: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    """Activation upsets were applied out of place: every trial trained (forward and backward,
+    no autograd error) until its end or until it accepted a non-finite loss, and the task's
+    tensors are bit-identical afterwards."""
     activation_upsets = sum(
         row["injected"]
         for key, row in doc["coverage"].items()
         if key.startswith("activations.") and not key.endswith("nonfinite")
     )
+    steps_run = [t["steps_run"] for t in doc["per_trial"]]
     checks = {
-        "activation_upsets_injected": activation_upsets > 0,
+        "activation_upsets_injected": activation_upsets,
         "inputs_untouched": doc["inputs_untouched"],
-        "trained_to_the_end": doc["policy"] == "none" or doc["nonfinite_state_steps"] == 0,
-        "steps": steps,
+        "steps_run_per_trial": steps_run,
     }
-    return bool(checks["activation_upsets_injected"] and checks["inputs_untouched"]), checks
+    holds = activation_upsets > 0 and doc["inputs_untouched"] and min(steps_run) > 0
+    return holds, checks
 
 
 def _crash_safety(trials: int) -> dict[str, Any]:
@@ -322,7 +326,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             holds = doc["outcomes"].get("LowTestAccuracy", 0) > 0
             checks = {"low_test_accuracy_trials": doc["outcomes"].get("LowTestAccuracy", 0)}
         else:
-            holds, checks = _autograd(doc, config.steps)
+            holds, checks = _autograd(doc)
             checks["silent_activation_upsets"] = _guard_misses(result)
         rows.append(
             {

@@ -162,7 +162,10 @@ def campaign(
 ) -> None:
     """Train a small model while bits flip, with a healing policy, and count what was caught.
 
-    Every trial is compared with the fault-free run of the same seed. JSON keys: policy,
+    Every trial is compared with the fault-free run of the same seed. With a rate
+    (--acceleration, --rate-per-bit-day) the weights and optimizer state are exposed for the
+    whole --span-days, while gradients, activations and inputs exist only while a step computes
+    (so a rate rarely hits them: use --flips to study those). JSON keys: policy,
     injected, detected, corrected, silent, outcomes, final_metric, fault_free_metric,
     step_overhead_ratio, coverage (by target and bit class), per_trial and more.
     """

@@ -710,9 +710,8 @@ def _f64_bits(value: float) -> int:
 
 
 def _same_value(a: float, b: float) -> bool:
-    """Bitwise equality of two logged values (any two NaNs count as the same)."""
-    if a != a and b != b:
-        return True
+    """Bitwise equality of two logged values (float32 values widen to float64 exactly, so a
+    sign flip of 0.0 or a changed NaN payload counts as a change)."""
     return _f64_bits(a) == _f64_bits(b)
 
 
