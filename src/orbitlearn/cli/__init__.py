@@ -27,7 +27,7 @@ def _register_optional_commands() -> None:
     """Import the command modules; each registers its command(s) on :data:`app`."""
     import importlib
 
-    for name in ("contacts", "timeline", "run", "faults", "workload"):
+    for name in ("contacts", "timeline", "run", "faults", "workload", "report"):
         try:
             importlib.import_module(f"orbitlearn.cli.{name}")
         except ModuleNotFoundError as exc:
