@@ -162,6 +162,11 @@ def read_floats(scalars: Sequence[torch.Tensor]) -> list[float]:
     >>> read_floats([torch.tensor(1.5), torch.tensor(2)])
     [1.5, 2.0]
     """
+    if not scalars:
+        return []
+    first = scalars[0].device
+    if all(t.device == first for t in scalars):  # the common case: one stack, one read-back
+        return [float(v) for v in torch.stack([t.detach().float() for t in scalars]).tolist()]
     values = [0.0] * len(scalars)
     by_device: dict[torch.device, list[int]] = {}
     for index, t in enumerate(scalars):
