@@ -56,6 +56,14 @@ def test_telemanom_shared_model(shared_data: Path) -> None:
     assert report["models"] == 1 and report["settings"]["per_channel"] is False
 
 
+def test_telemanom_cnn_forecaster(shared_data: Path) -> None:
+    report = evaluate_telemanom(
+        shared_data / "msl", channels=["M-6"], steps=40, eval_every=20, kind="cnn"
+    )
+    assert report["settings"]["model"] == "cnn" and report["params"] == 18_233
+    assert report["channels"]["M-6"]["tp"] == 1
+
+
 def test_errors_surface_as_data_and_input_errors(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no such file"):
         evaluate_opssat(tmp_path / "missing.csv")
