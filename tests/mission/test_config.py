@@ -64,7 +64,11 @@ def test_bare_word_override_is_a_string():
             "'orbit-aware' or 'isl-relay', actual: 'fedsgd'. Source: --set overrides",
         ),
         ("days=3", "Expected `--set` to be a known setting (known here: "),
-        ("time.dayz=3", "Expected `--set` to be a known setting (known here: days, start, step_s)"),
+        (
+            "time.dayz=3",
+            "Expected `--set` to be a known setting (known here: days, start, step_s, "
+            "stop_at_target)",
+        ),
         ("time.days", "Expected `--set` to be KEY=VALUE, e.g. time.days=1.5, actual: 'time.days'"),
         (
             "seed.x=1",

@@ -179,7 +179,7 @@ class MissionBuild:
                 planes=self.planes,
                 hop_duration_s=hop_s,
                 upload_duration_s=up_s,
-                buffer_size=min(s.buffer_size, len(self.planes)),
+                buffer_size=1,  # a plane update already combines a plane: aggregate each
                 max_wait_s=None if s.max_wait_h is None else s.max_wait_h * 3600.0,
                 server_learning_rate=s.server_learning_rate,
                 **staleness,
@@ -316,6 +316,7 @@ def build_mission(
     config: MissionConfig,
     *,
     timeline: Timeline | None = None,
+    workload: MissionWorkload | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> MissionBuild:
     """Resolve ``config`` into a :class:`MissionBuild` (see the module docstring).
@@ -324,6 +325,8 @@ def build_mission(
         config: the mission configuration.
         timeline: a timeline already computed for this configuration (a resumed run reloads
             the one it saved); default: build it.
+        workload: a workload object to use instead of ``workload.name`` (the Python API's way
+            to bring your own model and data; it must have one shard per satellite).
         progress: called with the fraction of the timeline computed.
 
     Raises:
@@ -469,7 +472,14 @@ def build_mission(
         ),
     )
 
-    workload = resolve_workload(config, timeline)
+    if workload is None:
+        workload = resolve_workload(config, timeline)
+    elif workload.n_satellites != timeline.n_sats:
+        raise ConfigError(
+            "workload",
+            f"{workload.n_satellites} shards",
+            f"one shard per satellite ({timeline.n_sats})",
+        )
     shards = tuple(workload.shard(i) for i in range(timeline.n_sats))
     batch_size = config.workload.batch_size
     for i, (inputs, _) in enumerate(shards):

@@ -82,6 +82,10 @@ class TimeConfig(_Section):
     start: str = "2026-01-01T00:00:00Z"
     days: float = Field(default=3.0, gt=0.0, le=366.0)
     step_s: float = Field(default=10.0, ge=1.0, le=600.0)
+    stop_at_target: bool = Field(
+        default=False,
+        description="end the mission as soon as a global model reaches workload.target_metric",
+    )
 
 
 class SatelliteConfig(_Section):

@@ -151,6 +151,7 @@ class MissionEngine:
                 for sat in plane:
                     self._plane_of[sat] = plane
         self._wall_s = 0.0
+        self._stopped_at_target = False
 
     # ------------------------------------------------------------------ time helpers
 
@@ -420,6 +421,7 @@ class MissionEngine:
             state=rnd.state,
             carry=rnd.restart_carry if rnd.state is None else None,
             round_steps_done=rnd.steps_done,
+            keep_state=not (n == remaining and reset_s is None),
             upset_rate_per_bit_s=self._mean_upset_rate(i, t, exposure_end),
             multi_bit_fraction=float(b.timeline.multi_bit_fraction[i, self._step_index(t)]),
         )
@@ -486,7 +488,7 @@ class MissionEngine:
         c.faults_detected += result.detected
         c.faults_corrected += result.corrected
         c.false_alarms += result.false_alarms
-        c.faults_silent += max(0, injected - result.detected)
+        c.faults_silent += max(0, injected - result.covered)
         rnd.slices += 1
         if flight.reset_s is not None:
             self._reset(i, t, result)
@@ -831,6 +833,7 @@ class MissionEngine:
         contributors: tuple[int, ...],
         staleness: tuple[int, ...],
     ) -> None:
+        self._check_target(t, metric)
         row = self._row(t, "evaluation", version, metric)
         row["num_updates"] = int(num_updates)
         row["contributors"] = len(contributors)
@@ -838,6 +841,16 @@ class MissionEngine:
             row["staleness_mean"] = float(np.mean(staleness))
             row["staleness_max"] = int(max(staleness))
         self.records.evaluations.append(row)
+
+    def _check_target(self, t: float, metric: float) -> None:
+        """With ``time.stop_at_target``, end the mission at the first model on target."""
+        if not self.config.time.stop_at_target or self._stopped_at_target:
+            return
+        target = self.config.workload.target_metric
+        higher = self.build.workload.higher_is_better
+        if math.isfinite(metric) and (metric >= target if higher else metric <= target):
+            self._stopped_at_target = True
+            self.queue.push(t, EventKind.END)
 
     def _record_snapshot(self, t: float) -> None:
         evaluations = self.records.evaluations
@@ -875,6 +888,7 @@ class MissionEngine:
             "wakeup_s": self._wakeup_s,
             "records": self.records,
             "wall_s": self._wall_s,
+            "stopped_at_target": self._stopped_at_target,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -906,6 +920,7 @@ class MissionEngine:
         self._wakeup_s = state["wakeup_s"]
         self.records = state["records"]
         self._wall_s = float(state.get("wall_s", 0.0))
+        self._stopped_at_target = bool(state.get("stopped_at_target", False))
         self._handles = {}
 
     def save_checkpoint(self, directory: Path) -> Path:
@@ -926,7 +941,7 @@ class MissionEngine:
 
     def _finish(self) -> MissionResult:
         b, cfg = self.build, self.config
-        end = b.end_s
+        end = min(b.end_s, self.now_s) if self._stopped_at_target else b.end_s
         # open intervals end with the mission
         for i, sat in enumerate(self.sats):
             if sat.slice is not None:
@@ -948,6 +963,7 @@ class MissionEngine:
         ]
         self.records.activity = activity
         energy = self.battery.finish()
+        lived = energy[:, : self.battery.step_index(end) + 1]
         capacity = self.battery.capacity_wh
         evaluations = self.records.evaluations
         snapshots = self.records.snapshots
@@ -973,6 +989,7 @@ class MissionEngine:
             "satellites": b.n_sats,
             "stations": len(b.stations),
             "mission_days": cfg.time.days,
+            "ended_h": round((end - b.start_s) / 3600.0, 6),
             "start": cfg.time.start,
             "metric_name": metric_name,
             "higher_is_better": higher,
@@ -1007,7 +1024,7 @@ class MissionEngine:
             "updates_accepted": sum(1 for u in self.records.updates if u["accepted"]),
             "training_steps": int(sum(c.steps for c in counters)),
             "local_rounds": int(sum(c.rounds for c in counters)),
-            "battery_min_soc": float(np.nanmin(energy) / capacity),
+            "battery_min_soc": float(np.nanmin(lived) / capacity),
             "battery_waits": int(sum(c.battery_waits for c in counters)),
             "occupancy": {s: round(float(shares[:, k].mean()), 6) for k, s in enumerate(states)},
             "notes": list(b.notes),
@@ -1029,7 +1046,7 @@ class MissionEngine:
                 dtype=np.int32,
             ),
             **counters_table(counters),
-            "min_soc": np.nanmin(energy, axis=1) / capacity,
+            "min_soc": np.nanmin(lived, axis=1) / capacity,
         }
         for k, state in enumerate(states):
             sat_table[f"share_{state}"] = shares[:, k]
@@ -1044,7 +1061,7 @@ class MissionEngine:
             satellites=sat_table,
             activity=_activity_table(activity),
             environment=_environment_table(b),
-            battery=_battery_table(b, energy, capacity),
+            battery=_battery_table(b, energy, capacity, end),
             faults=_faults_table(self.records.faults),
             updates=_updates_table(self.records.updates),
             config_toml=to_toml(cfg),
@@ -1180,12 +1197,15 @@ def _environment_table(b: MissionBuild) -> dict[str, Any]:
     }
 
 
-def _battery_table(b: MissionBuild, energy: np.ndarray, capacity: float) -> dict[str, Any]:
+def _battery_table(
+    b: MissionBuild, energy: np.ndarray, capacity: float, end_s: float
+) -> dict[str, Any]:
     grid = b.timeline.unix_s
+    last = int(np.searchsorted(grid, end_s, side="right")) - 1
     every = max(1, math.ceil(60.0 / float(b.config.time.step_s) - 1e-9))
-    idx = np.arange(0, grid.size, every)
-    if idx[-1] != grid.size - 1:
-        idx = np.append(idx, grid.size - 1)
+    idx = np.arange(0, last + 1, every)
+    if idx[-1] != last:
+        idx = np.append(idx, last)
     n = b.n_sats
     return {
         "satellite": np.repeat(np.arange(n, dtype=np.int32), idx.size),

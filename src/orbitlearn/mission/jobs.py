@@ -97,6 +97,8 @@ class TrainingJob:
         state: the trainer state to continue from (later slices); ``None`` at a round start.
         carry: what the satellite kept from earlier rounds (``None`` at its first round).
         round_steps_done: steps of the round done before this slice (aligns checkpoints).
+        keep_state: return the trainer state and the onboard checkpoint (False when the
+            engine knows the round ends with this slice: they would never be read).
         upset_rate_per_bit_s: memory upsets per bit per second over the slice.
         multi_bit_fraction: share of upsets that are multi-bit.
     """
@@ -113,6 +115,7 @@ class TrainingJob:
     state: dict[str, Any] | None = None
     carry: dict[str, Any] | None = None
     round_steps_done: int = 0
+    keep_state: bool = True
     upset_rate_per_bit_s: float = 0.0
     multi_bit_fraction: float = 0.0
 
@@ -135,6 +138,8 @@ class TrainingResult:
         flops_per_step: counted FLOPs of a step.
         fault_events: the faults injected, as :meth:`orbitlearn.faults.FaultEvent.to_dict` rows.
         detected, corrected, false_alarms: healing's detections in this slice.
+        covered: upsets the detections account for (a detection that found ``k`` wrong
+            elements covers ``k``; one without a count covers one).
         finite: whether every floating-point weight is finite.
     """
 
@@ -157,6 +162,7 @@ class TrainingResult:
     detected: int = 0
     corrected: int = 0
     false_alarms: int = 0
+    covered: int = 0
     finite: bool = True
 
 
@@ -340,6 +346,7 @@ def _run(context: TrainingContext, job: TrainingJob) -> TrainingResult:
                 continue
             result.detected += 1
             result.corrected += detection.resolution == "corrected"
+            result.covered += max(1, int(detection.elements))
         done_in_round += piece.steps
         remaining -= piece.steps
         if seconds_left is not None:
@@ -353,14 +360,21 @@ def _run(context: TrainingContext, job: TrainingJob) -> TrainingResult:
             for detection in scrub.detections:
                 result.detected += 1
                 result.corrected += detection.resolution == "corrected"
-            result.checkpoint = (done_in_round, trainer.time_s, _snapshot(trainer, round_params))
+                result.covered += max(1, int(detection.elements))
+            if job.keep_state:
+                result.checkpoint = (
+                    done_in_round,
+                    trainer.time_s,
+                    _snapshot(trainer, round_params),
+                )
     if remaining == 0:
         result.stop_reason = "max_steps"
     result.end_time_s = trainer.time_s
     result.mean_loss = float(np.mean(losses)) if losses else float("nan")
     if injector is not None:
         injector.events = []
-    result.state = _snapshot(trainer, round_params)
+    if job.keep_state or remaining > 0:
+        result.state = _snapshot(trainer, round_params)
     result.params = state_dict_to_arrays(model.state_dict())
     result.finite = all(
         bool(np.all(np.isfinite(a))) for a in result.params.values() if a.dtype.kind == "f"

@@ -42,7 +42,7 @@ __all__ = ["LinkModel", "LinkRates", "transfer_schedule"]
 FloatArray = NDArray[np.float64]
 
 #: A link that is never blocked (``links.isl_line_of_sight = false``): one endless window.
-_ALWAYS = (np.array([-math.inf]), np.array([math.inf]))
+_ALWAYS = (np.array([-1e300]), np.array([1e300]))
 
 
 def transfer_schedule(

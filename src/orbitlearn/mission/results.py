@@ -36,8 +36,12 @@ encodable onboard), ``updates_sent``, ``updates_received``, ``updates_accepted``
 ``occupancy`` (share of satellite-time per state), ``notes``, ``curve`` (a list of
 ``[mission_h, metric]``: the initial model, then each new global model).
 
-``faults.silent`` is an upper bound: per training slice, the upsets applied minus the
-detections (many upsets are masked and never matter); with ``none`` healing every upset counts.
+``faults``: ``injected`` counts the upsets applied (bit flips, multi-bit upsets, stuck bits,
+compute errors; resets are counted in ``resets``); ``detected`` and ``corrected`` count healing's
+detections (one detection may cover several upsets of one tensor); ``silent`` is an upper bound
+of the upsets no detection accounted for: per training slice, the upsets applied minus the
+wrong elements the detections found (many silent upsets are masked and never matter); with
+``none`` healing every upset is silent.
 
 **Parquet schemas** (column: type, meaning):
 

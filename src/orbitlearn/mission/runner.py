@@ -30,6 +30,7 @@ from orbitlearn.mission.engine import (
 )
 from orbitlearn.mission.executors import Executor
 from orbitlearn.mission.results import MissionResult, write_text
+from orbitlearn.mission.workload import MissionWorkload
 
 __all__ = ["resume_mission", "run_mission", "write_report_if_available"]
 
@@ -83,6 +84,7 @@ def run_mission(
     progress: Progress | None = None,
     frame_filter: FrameFilter | None = None,
     stop_after_s: float | None = None,
+    workload: MissionWorkload | None = None,
 ) -> MissionResult | None:
     """Run ``config`` and (if ``out_dir``) write the run directory.
 
@@ -94,13 +96,17 @@ def run_mission(
         frame_filter: test hook on every received frame (see :class:`MissionEngine`).
         stop_after_s: stop before the first event after this mission time (``unix_s``), as if
             the process had been killed (checkpoints written so far stay); returns ``None``.
+        workload: a workload object instead of ``workload.name`` (not resumable by
+            :func:`resume_mission`, which rebuilds the workload from the configuration).
 
     Raises:
         ConfigError: the configuration does not resolve; DataError: ``out_dir`` is not writable.
     """
     out = None if out_dir is None else Path(out_dir)
     build = build_mission(
-        config, progress=None if progress is None else (lambda f: progress("timeline", f))
+        config,
+        workload=workload,
+        progress=None if progress is None else (lambda f: progress("timeline", f)),
     )
     if out is not None:
         try:
