@@ -371,7 +371,10 @@ class AnomalyEvents:
         return int(self.satellite.shape[0])
 
     def count_by_kind(self, n_sats: int | None = None) -> NDArray[np.int64]:
-        """Events per satellite and kind, shape ``(n_sats, len(ANOMALY_KINDS))``."""
+        """Events per satellite and kind, ``(n_sats, len(ANOMALY_KINDS))``.
+
+        Rows are timeline satellite indices (``n_sats`` defaults to the largest index + 1).
+        """
         rows = int(self.satellite.max()) + 1 if n_sats is None and len(self) else n_sats or 0
         counts = np.zeros((rows, len(ANOMALY_KINDS)), dtype=np.int64)
         np.add.at(counts, (self.satellite, self.kind), 1)
@@ -571,7 +574,7 @@ def simulate_telemetry(
         InputError: bad seed or satellite index; a timeline shorter than two samples.
 
     Vectorised over satellites and samples (loops only over satellites and anomalies): 24
-    satellites over 3 days at 30 s take about 0.2-0.3 s on one core.
+    satellites over 3 days at 30 s took 0.3 s on this project's 2-core machine (under load).
     """
     cfg = config or TelemetryConfig()
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
