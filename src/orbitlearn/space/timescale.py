@@ -13,7 +13,7 @@ one-second accuracy.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -38,7 +38,7 @@ UNIX_EPOCH_JD = 2_440_587.5
 #: Julian date of J2000.0 (2000-01-01T12:00:00 TT; used here on the UT1 scale for GMST).
 _J2000_JD = 2_451_545.0
 
-_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ISO_HINT = "an ISO 8601 UTC time such as 2026-01-01T00:00:00Z or 2026-01-01"
 
 
@@ -66,7 +66,7 @@ def parse_utc_iso(text: str, *, field: str = "start") -> float:
     except ValueError:
         raise InputError(field, text, _ISO_HINT) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
