@@ -12,6 +12,7 @@ from orbitlearn.healing import (
     StateReplicas,
     bitwise_equal,
     bitwise_majority,
+    break_tie,
     int_view,
     vote_tensors,
 )
@@ -186,3 +187,27 @@ def test_additive_checksums_miss_opposite_flips_of_one_bit_and_compare_does_not(
     int_view(g)[1] ^= 1 << 23
     assert by_sum.verify() == []  # the documented blind spot of the checksum method
     assert by_compare.verify() == [0]
+
+
+def test_dmr_state_replica_breaks_a_tie_from_the_values() -> None:
+    w = torch.tensor([0.5, -0.25, 1.0, 2.0, -3.0])
+    truth = w.clone()
+    dmr = StateReplicas([("w", w)], replicas=1)
+    dmr.refresh()
+    w[1] = float("nan")
+    int_view(w)[3] ^= 1 << 27  # 2.0 -> 131072.0: finite, but beyond a learned limit of 100
+    assert dmr.check(limit_of=lambda name: 100.0) == ([("w", 2)], [])
+    assert bitwise_equal(w, truth)
+    int_view(w)[3] ^= 1 << 27
+    assert dmr.check() == ([], ["w"])  # without a limit only NaN/inf decide
+
+
+def test_break_tie_per_element_and_where_it_cannot() -> None:
+    a = torch.tensor([1.0, float("nan"), 3.0, 4.0])
+    b = torch.tensor([1.0, 2.0, float("inf"), 4.0])  # each copy wrong at a different element
+    repaired = break_tie(a, b)
+    assert repaired is not None and repaired.tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert break_tie(torch.tensor([float("nan")]), torch.tensor([float("inf")])) is None
+    assert break_tie(torch.tensor([1.0, 5.0]), torch.tensor([1.0, 6.0])) is None  # both plausible
+    assert break_tie(torch.tensor([1, 2]), torch.tensor([1, 3])) is None  # integers: no basis
+    assert break_tie(torch.tensor([1.0, 1e9]), torch.tensor([1.0, 5.0]), limit=100.0) is not None

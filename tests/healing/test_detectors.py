@@ -118,6 +118,29 @@ def test_clamp_mode_is_out_of_place_and_autograd_safe() -> None:
         assert p.grad is not None and torch.isfinite(p.grad).all()
 
 
+@pytest.mark.parametrize("include_eval", [False, True])
+def test_guard_leaves_eval_passes_alone_unless_configured(include_eval: bool) -> None:
+    model = _mlp()
+    guard = ActivationRangeGuard(mode="clamp", warmup_passes=4, include_eval=include_eval)
+    guard.attach(model)
+    _learn(guard, model, passes=4)
+    bounds = guard.bounds
+    x = torch.randn(16, 4)
+    x[0, 0] = 1e6  # far outside every learned range
+    model.eval()
+    guard.begin_pass()
+    with torch.no_grad():
+        out = model(x)
+    low, high = bounds["activation:2"]
+    clamped = bool(out.max() <= high and out.min() >= low)
+    assert clamped is include_eval  # evaluation output is the model's own unless configured
+    assert bool(guard.violations()) is include_eval  # ... and is not observed
+    model.train()
+    guard.begin_pass()
+    model(x)
+    assert {v.layer for v in guard.violations()} >= {"input", "activation:0"}  # training is
+
+
 def test_guard_bad_arguments() -> None:
     with pytest.raises(
         InputError, match="Expected `mode` to be one of 'detect', 'clamp', actual: 'fix'"

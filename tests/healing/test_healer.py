@@ -10,7 +10,14 @@ import torch
 
 from orbitlearn.errors import InputError
 from orbitlearn.faults import FaultEvent, FaultInjector, FaultSchedule
-from orbitlearn.healing import POLICIES, Healing, HealingPolicy, int_view, resolve_policy
+from orbitlearn.healing import (
+    POLICIES,
+    Healing,
+    HealingPolicy,
+    StateSnapshot,
+    int_view,
+    resolve_policy,
+)
 from orbitlearn.healing import policies as policies_module
 
 from .conftest import Run, same_bits
@@ -331,3 +338,48 @@ def test_full_protects_a_frozen_backbone_copied_once() -> None:
     outcome = healing.step(compute, after_update=upset)
     assert [(d.detector, d.target) for d in outcome.detections] == [("state_copy", "0.weight")]
     assert torch.equal(frozen.detach(), expected)
+
+
+def _flip_weight_after(step_at: int, bit: int):  # type: ignore[no-untyped-def]
+    def hook(step: int, run: Run) -> None:
+        if step == step_at:
+            int_view(run.model[2].weight)[11] ^= 1 << bit
+
+    return hook
+
+
+def test_dmr_breaks_a_state_tie_when_one_copy_is_out_of_range(fault_free_mlp: Run) -> None:
+    run = Run("dmr", after_update=_flip_weight_after(70, 30)).train(STEPS)  # |w| < 2 -> ~1e38
+    outcome = run.outcomes[70]
+    assert [(d.detector, d.target, d.resolution, d.elements) for d in outcome.detections] == [
+        ("redundancy_vote", "2.weight", "corrected", 1)
+    ]
+    assert [r.action for r in outcome.repairs] == ["restore_copy"]
+    assert run.healing.report.rollbacks == 0  # no lost steps
+    assert same_bits(run.model, fault_free_mlp.model)
+
+
+def test_dmr_rolls_back_a_state_tie_it_cannot_break() -> None:
+    run = Run("dmr", after_update=_flip_weight_after(70, 3)).train(75)  # a mantissa bit
+    outcome = run.outcomes[70]
+    assert [(d.detector, d.target, d.resolution) for d in outcome.detections] == [
+        ("redundancy_vote", "2.weight", "corrected")
+    ]
+    assert [(r.action, r.target) for r in outcome.repairs] == [("rollback", "snapshot@49")]
+    assert run.healing.report.rollbacks == 1
+
+
+def test_snapshot_capture_reuses_the_older_snapshot_in_place() -> None:
+    run = Run("standard").train(5)
+    first = StateSnapshot.capture(run.model, run.opt, step=4)
+    saved = first._tensors["0.weight"]
+    run.train(3)  # the state moves on
+    again = StateSnapshot.capture(run.model, run.opt, step=7, reuse=first)
+    assert again is first and again.step == 7
+    assert again._tensors["0.weight"] is saved  # no new allocation
+    assert torch.equal(saved, run.model[0].weight.detach())
+    expected = {k: v.clone() for k, v in run.model.state_dict().items()}
+    with torch.no_grad():
+        run.model[0].weight.fill_(float("nan"))
+    assert again.restore(run.model, run.opt) == []
+    assert all(torch.equal(v, expected[k]) for k, v in run.model.state_dict().items())

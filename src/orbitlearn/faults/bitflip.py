@@ -248,12 +248,16 @@ class FlipResult:
 
     ``old_values`` and ``new_values`` are float64 arrays in the order the pairs were given.
     Where several pairs hit the same element, each pair's old value is the element as left by
-    the pairs before it (the upsets compose in the given order).
+    the pairs before it (the upsets compose in the given order). ``old_bits`` and ``new_bits``
+    are the raw bit patterns (uint64 arrays holding the dtype's unsigned integer view), which
+    the float64 values cannot always tell apart (widening quiets a signalling NaN).
     """
 
     flat_index: NDArray[np.int64]
     old_values: NDArray[np.float64]
     new_values: NDArray[np.float64]
+    old_bits: NDArray[np.uint64] | None = None
+    new_bits: NDArray[np.uint64] | None = None
 
 
 def _as_index_array(values: ArrayLike, field: str) -> NDArray[np.int64]:
@@ -284,6 +288,33 @@ def _signed_masks(masks_u64: NDArray[np.uint64], width: int, unsigned: bool) -> 
         return as_int
     top = np.int64(1) << np.int64(width - 1)
     return np.where(as_int >= top, as_int - (top << np.int64(1)), as_int)
+
+
+def _raw_bits(ints: NDArray[np.int64], width: int) -> NDArray[np.uint64]:
+    """Sign/zero-extended int64 bit patterns as the unsigned ``width``-bit patterns."""
+    raw = ints.astype(np.int64, copy=False).view(np.uint64)
+    if width == 64:
+        return raw.copy()
+    return raw & np.uint64((1 << width) - 1)
+
+
+def _result(
+    index: NDArray[np.int64], old: NDArray[np.int64], new: NDArray[np.int64], tensor: torch.Tensor
+) -> FlipResult:
+    width = _INT_VIEWS[tensor.dtype].itemsize * 8
+    return FlipResult(
+        index,
+        _bits_to_values(old, tensor.dtype),
+        _bits_to_values(new, tensor.dtype),
+        _raw_bits(old, width),
+        _raw_bits(new, width),
+    )
+
+
+def _empty_result(index: NDArray[np.int64]) -> FlipResult:
+    empty = np.empty(0, np.float64)
+    no_bits = np.empty(0, np.uint64)
+    return FlipResult(index, empty, empty.copy(), no_bits, no_bits.copy())
 
 
 def _bits_to_values(ints: NDArray[np.int64], dtype: torch.dtype) -> NDArray[np.float64]:
@@ -367,8 +398,7 @@ def flip_bits(
         )
     _check_indices(index, tensor.numel())
     if index.size == 0:
-        empty = np.empty(0, np.float64)
-        return FlipResult(index, empty, empty.copy())
+        return _empty_result(index)
     if widths.min() < 1:
         raise InputError("n_bits", int(widths.min()), "an integer >= 1")
     top = bits + widths - 1
@@ -412,9 +442,7 @@ def flip_bits(
     new_ints = np.empty_like(new_sorted)
     old_ints[order] = old_sorted
     new_ints[order] = new_sorted
-    return FlipResult(
-        index, _bits_to_values(old_ints, tensor.dtype), _bits_to_values(new_ints, tensor.dtype)
-    )
+    return _result(index, old_ints, new_ints, tensor)
 
 
 def force_bits(
@@ -449,8 +477,7 @@ def force_bits(
     if np.unique(index).size != index.size:
         raise InputError("flat_index", index.tolist(), "distinct element indices")
     if index.size == 0:
-        empty = np.empty(0, np.float64)
-        return FlipResult(index, empty, empty.copy())
+        return _empty_result(index)
     if access.width < 64:
         limit = np.uint64(1) << np.uint64(access.width)
         if (set_u >= limit).any() or (clear_u >= limit).any():
@@ -466,6 +493,4 @@ def force_bits(
     changed = new != original
     if changed.any():
         access.scatter(index[changed], new[changed])
-    return FlipResult(
-        index, _bits_to_values(original, tensor.dtype), _bits_to_values(new, tensor.dtype)
-    )
+    return _result(index, original, new, tensor)

@@ -20,6 +20,7 @@ How a trainer reacts to a reset (implemented in ``orbitlearn.onboard``):
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -63,6 +64,10 @@ class FaultEvent:
         dtype: the tensor's dtype, e.g. ``"float32"`` (``""`` for resets).
         n_bits: number of adjacent bits upset, ``bit .. bit + n_bits - 1`` (2+ for an MBU; 0 for
             resets).
+        old_bits, new_bits: the element's raw bit pattern before and after (an unsigned
+            integer of the dtype's width), or None where not logged (resets, older records).
+            ``old_value``/``new_value`` are widened to float64 for reading, which keeps
+            ``-0.0`` and NaN payloads apart but turns a float32 signalling NaN into a quiet one.
 
     >>> e = FaultEvent(1.5, 3, "seu", "weights", "fc.weight", 7, 30, 0.5, 1.7e38, "float32")
     >>> e.to_dict()["tensor"], e.changed
@@ -80,14 +85,22 @@ class FaultEvent:
     new_value: float
     dtype: str
     n_bits: int = 1
+    old_bits: int | None = None
+    new_bits: int | None = None
 
     @property
     def changed(self) -> bool:
-        """Whether the stored value changed (a stuck bit that already held changes nothing)."""
+        """Whether the stored bits changed (a stuck bit that already held changes nothing).
+
+        Compares bit patterns, never float values: ``0.0 -> -0.0`` is a change, and so is a
+        NaN whose payload changed. Uses the raw bits where logged, else the float64 patterns
+        of the logged values.
+        """
         if self.kind == "reset":
             return True
-        old, new = self.old_value, self.new_value
-        return not (old == new or (old != old and new != new))  # NaN == NaN counts as unchanged
+        if self.old_bits is not None and self.new_bits is not None:
+            return self.old_bits != self.new_bits
+        return _f64_bits(self.old_value) != _f64_bits(self.new_value)
 
     def to_dict(self) -> dict[str, Any]:
         """The event as a JSON-friendly dict (non-finite values stay floats)."""
@@ -97,6 +110,10 @@ class FaultEvent:
     def from_dict(cls, record: dict[str, Any]) -> FaultEvent:
         """Rebuild an event written by :meth:`to_dict`."""
         return cls(**record)
+
+
+def _f64_bits(value: float) -> int:
+    return int(struct.unpack("<Q", struct.pack("<d", value))[0])
 
 
 def count_by(events: Iterable[FaultEvent], field: str) -> dict[str, int]:

@@ -21,7 +21,9 @@ Two ways to say how many upsets happen:
   each phase draws a Poisson count with mean ``rate_per_bit_s x exposed bits x exposure`` and
   places the upsets uniformly over the exposed bits (see :mod:`orbitlearn.faults.sampling`).
   Exposure is ``duration_s`` given to ``after_backward``/``after_step``; inputs and activations
-  are exposed for the ``duration_s`` given to ``corrupt_batch``, or else the last step's.
+  are exposed for the ``duration_s`` given to ``corrupt_batch``, or else the last step's. State
+  that sits in memory while nothing trains (between training slices) is exposed with
+  :meth:`FaultInjector.expose_idle`.
 - **a schedule** (:class:`FaultSchedule`): exactly ``counts_per_step[s]`` upsets at step ``s``.
   At the first call for a step, its upsets are split between the step's phases (input batch,
   each hooked layer output, gradients, weights/optimizer state) in proportion to the bits each
@@ -319,6 +321,9 @@ class FaultInjector:
         time_s: float,
     ) -> list[FaultEvent]:
         dtype_name = str(dtype).removeprefix("torch.")
+        no_bits = [None] * len(result.flat_index)
+        old_bits = no_bits if result.old_bits is None else result.old_bits.tolist()
+        new_bits = no_bits if result.new_bits is None else result.new_bits.tolist()
         events = [
             FaultEvent(
                 time_s=time_s,
@@ -332,9 +337,18 @@ class FaultInjector:
                 new_value=float(new),
                 dtype=dtype_name,
                 n_bits=int(nb),
+                old_bits=old_raw,
+                new_bits=new_raw,
             )
-            for index, bit, nb, old, new in zip(
-                result.flat_index, bits, n_bits, result.old_values, result.new_values, strict=True
+            for index, bit, nb, old, new, old_raw, new_raw in zip(
+                result.flat_index,
+                bits,
+                n_bits,
+                result.old_values,
+                result.new_values,
+                old_bits,
+                new_bits,
+                strict=True,
             )
         ]
         self.events.extend(events)
@@ -645,6 +659,28 @@ class FaultInjector:
             events += self._apply_stuck_bits()
         return events
 
+    def expose_idle(self, *, step: int, time_s: float, duration_s: float) -> list[FaultEvent]:
+        """Memory upsets in the state (weights, optimizer state, buffers) while it sits idle in
+        memory for ``duration_s`` from ``time_s`` (between training slices).
+
+        Rates only: a schedule counts upsets per training step, so idle time brings none.
+        Gradients, activations and inputs do not exist while idle and are not hit; stuck bits
+        are not forced again (nothing writes the state while idle; they act at the next
+        :meth:`after_step`). Events are logged at ``time_s`` with ``step`` (the step that comes
+        next). Returns the events applied now (also in :attr:`events`).
+
+        Raises:
+            InputError: a negative or non-finite ``duration_s``, a bad ``step`` or ``time_s``.
+        """
+        self._enter_step(step, time_s)
+        duration = _finite_non_negative("duration_s", duration_s)
+        self._require_model("expose_idle")
+        if not self._state_targets or self.schedule is not None or self.rate_per_bit_s == 0.0:
+            return []
+        candidates = [c for c in self._state_candidates() if c.n_bits]
+        n_upsets = poisson_count(self.rate_per_bit_s, exposed_bits(candidates), duration, self._rng)
+        return self._upset_tensors(candidates, n_upsets)
+
     # ------------------------------------------------------------------ stuck bits
 
     @property
@@ -730,7 +766,9 @@ class FaultInjector:
             set_mask = np.asarray([masks[i][0] for i in masks], np.uint64)
             clear_mask = np.asarray([masks[i][1] for i in masks], np.uint64)
             result = force_bits(target.tensor, index, set_mask, clear_mask)
-            changed = result.old_values.view(np.uint64) != result.new_values.view(np.uint64)
+            # raw bits: widening to float64 would hide a change of a NaN's quiet bit
+            assert result.old_bits is not None and result.new_bits is not None
+            changed = result.old_bits != result.new_bits
             for k in np.flatnonzero(changed):
                 element = int(index[k])
                 for s in valid:
@@ -747,6 +785,8 @@ class FaultInjector:
                         old_value=float(result.old_values[k]),
                         new_value=float(result.new_values[k]),
                         dtype=target.dtype_name,
+                        old_bits=int(result.old_bits[k]),
+                        new_bits=int(result.new_bits[k]),
                     )
                     events.append(event)
                 self._counters["stuck_changes"] += 1

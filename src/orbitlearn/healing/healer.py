@@ -29,6 +29,23 @@ itself. ``after_backward()`` and ``after_update()`` are optional callbacks that 
 backward and after each update: the places where a fault injector applies gradient and memory
 upsets. See :mod:`orbitlearn.healing.policies` for what each policy checks.
 
+Where upsets may land: anywhere, at any time. Policies with a protected copy or replicas
+(``full``, ``dmr``, ``tmr``) compare the live state with it at three points, so every interval
+between two legitimate writes of the state is covered:
+
+* at the start of a step, the model buffers (a forward pass in training mode rewrites them);
+* before the update, the parameters and the optimizer state: an upset since the last step (in
+  between steps or training slices) or during forward/backward is restored from the copy, and
+  if a parameter was hit the step is re-executed (its gradients were computed from the upset
+  value);
+* after ``after_update()``, when that callback is given (an injector's memory upsets are
+  attributed to the step that exposed them); without it nothing can run between the refresh of
+  the copy and that compare, so it is skipped and the next step's checks cover the interval.
+
+Upsets in buffers *during* a forward pass are blended into the statistics that pass writes and
+are not detected. :meth:`Healing.scrub` checks everything at once (before a checkpoint, or
+after the state sat idle).
+
 Parameters the optimizer does not own (a frozen backbone when fine-tuning a head) are verified
 every step but copied into the protected copy only when the state is loaded or rolled back:
 code that changes them between steps must call :meth:`Healing.rebind` afterwards.
@@ -123,12 +140,16 @@ class Healing:
                 margin=p.activation_margin,
                 warmup_passes=p.activation_warmup,
                 mode=p.activation_mode,
+                include_eval=p.activation_in_eval,
             )
         self.model: nn.Module | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self._params: list[torch.Tensor] = []
         self._param_names: list[str] = []
         self._blocks: list[tuple[str, torch.Tensor]] = []
+        self._buffer_blocks: list[int] = []  # indices of model buffers in _blocks
+        self._update_blocks: list[int] = []  # parameters and optimizer state
+        self._param_block_names: set[str] = set()
         self._optim_size = -1
         self._state_copy: ProtectedCopy | None = None
         self._grad_copy: ProtectedCopy | None = None
@@ -207,6 +228,10 @@ class Healing:
         frozen = {name for name, p in model.named_parameters() if id(p) not in owned}
         dynamic = [i for i, (name, _) in enumerate(self._blocks) if name not in frozen]
         self._dynamic = None if len(dynamic) == len(self._blocks) else dynamic
+        buffers = {id(b) for b in model.buffers()}
+        self._buffer_blocks = [i for i, (_, t) in enumerate(self._blocks) if id(t) in buffers]
+        self._update_blocks = [i for i, (_, t) in enumerate(self._blocks) if id(t) not in buffers]
+        self._param_block_names = {name for name, _ in model.named_parameters()}
         p = self.policy
         if p.protect_state:
             if self._state_copy is None:
@@ -396,13 +421,13 @@ class Healing:
     ) -> tuple[float, float, list[Detection]]:
         """Run the cheap checks on one execution's result."""
         p = self.policy
-        loss_value = float(loss.detach())
+        loss_value = loss.item()
         grad_norm = math.nan
         found: list[Detection] = []
         if p.check_loss and not math.isfinite(loss_value):
             found.append(Detection(outcome.step, "loss_nonfinite", "loss", f"loss = {loss_value}"))
         if p.check_grad_norm or p.spikes:
-            grad_norm = _total_norm(self._grads()[1])
+            grad_norm = _total_norm([g for g in (p.grad for p in self._params) if g is not None])
             if p.check_grad_norm and not math.isfinite(grad_norm):
                 found.append(
                     Detection(outcome.step, "grad_nonfinite", "grad", f"total norm = {grad_norm}")
@@ -458,6 +483,9 @@ class Healing:
         self._next_step = index + 1
         p = self.policy
         outcome = StepOutcome(step=index, executions=0)
+        if self._buffer_blocks and self._copy_valid:
+            # buffers: before the forward rewrites them (and before _begin_step saves them)
+            self._verify_copies(outcome, self._buffer_blocks)
         self._begin_step()
 
         pending: list[Detection] = []
@@ -474,40 +502,51 @@ class Healing:
             else:
                 loss = self._execute(compute, after_backward, outcome, clock)
             loss_value, grad_norm, found = self._judge(loss, outcome)
-            if not found:
-                accepted = clean = True
-                break
-            if not p.repair:
+            clean = not found
+            if found and not p.repair:
                 for d in found:
                     d.resolution = "unrepaired"
                 pending += found
-                accepted = True
-                break
-            signature = (
-                _bits(loss_value),
-                _bits(grad_norm),
-                sorted((d.detector, d.target) for d in found),
-            )
-            finite = math.isfinite(loss_value) and math.isfinite(grad_norm)
-            if previous is not None and signature == previous and finite:
-                # a bit-identical re-execution: a true outlier (or corrupted state, which the
-                # persistence limit and the state checks deal with), not a transient fault
-                for d in previous_found:
-                    d.resolution = "false_alarm"
-                outcome.repairs.append(
-                    Repair(index, "accept_outlier", ",".join(d.detector for d in found))
+            elif found:
+                signature = (
+                    _bits(loss_value),
+                    _bits(grad_norm),
+                    sorted((d.detector, d.target) for d in found),
                 )
-                accepted = True
-                reproduced = True
-                break
-            pending += found
-            previous, previous_found = signature, found
-            if not state_checked:
-                state_checked = True
-                self._check_state(outcome)
-            if outcome.executions >= p.max_executions:
-                break
-            outcome.repairs.append(Repair(index, "recompute", ",".join(d.detector for d in found)))
+                finite = math.isfinite(loss_value) and math.isfinite(grad_norm)
+                if previous is not None and signature == previous and finite:
+                    # a bit-identical re-execution: a true outlier (or corrupted state, which
+                    # the persistence limit and the state checks deal with), not a transient fault
+                    for d in previous_found:
+                        d.resolution = "false_alarm"
+                    outcome.repairs.append(
+                        Repair(index, "accept_outlier", ",".join(d.detector for d in found))
+                    )
+                    reproduced = True
+                else:
+                    pending += found
+                    previous, previous_found = signature, found
+                    if not state_checked:
+                        state_checked = True
+                        self._check_state(outcome)
+                    if outcome.executions >= p.max_executions:
+                        break
+                    outcome.repairs.append(
+                        Repair(index, "recompute", ",".join(d.detector for d in found))
+                    )
+                    continue
+            # about to update: the parameters and optimizer state must still be the protected
+            # ones (an upset since the last step, or during forward/backward, is restored here)
+            if self._verify_copies(outcome, self._update_blocks) and p.repair:
+                # the forward read an upset value: its gradients are wrong
+                clean = reproduced = False
+                previous = None
+                if outcome.executions >= p.max_executions:
+                    break
+                outcome.repairs.append(Repair(index, "recompute", "state_copy"))
+                continue
+            accepted = True
+            break
 
         if accepted:
             start = time.perf_counter()
@@ -556,7 +595,8 @@ class Healing:
             start = time.perf_counter()
             after_update()
             clock[0] += time.perf_counter() - start
-        self._verify_copies(outcome)
+            # without the callback nothing ran since the refresh: the next step's checks cover it
+            self._verify_copies(outcome)
         step = outcome.step
         scan_due = p.scan_every_steps and (step + 1) % p.scan_every_steps == 0
         snapshot_due = (
@@ -569,17 +609,31 @@ class Healing:
             clean = self._scan(outcome, learn=True)
             if clean and snapshot_due and not outcome.rolled_back:
                 model, optimizer = self._require_bound()
-                self._snapshot = StateSnapshot.capture(model, optimizer, step=step)
+                self._snapshot = StateSnapshot.capture(
+                    model, optimizer, step=step, reuse=self._snapshot
+                )
 
-    def _verify_copies(self, outcome: StepOutcome) -> None:
+    def _verify_copies(self, outcome: StepOutcome, only: list[int] | None = None) -> bool:
+        """Compare the live state with the protected copy / replicas and repair it.
+
+        Args:
+            outcome: where detections and repairs are recorded.
+            only: block indices to check (None: all).
+
+        Returns:
+            Whether a parameter was changed by the repair (restored, voted or rolled back): a
+            forward pass that read it before the repair computed from a wrong value.
+        """
         if not self._copy_valid:
-            return
+            return False
+        touched = False
+        step = outcome.step
         if self._state_copy is not None:
-            bad = self._state_copy.verify()
+            bad = self._state_copy.verify(only)
             for name, wrong in self._state_copy.restore(bad):
                 outcome.detections.append(
                     Detection(
-                        outcome.step,
+                        step,
                         "state_copy",
                         name,
                         "differs from the protected copy",
@@ -587,35 +641,40 @@ class Healing:
                         "corrected",
                     )
                 )
-                outcome.repairs.append(Repair(outcome.step, "restore_copy", name))
+                outcome.repairs.append(Repair(step, "restore_copy", name))
+                touched = touched or name in self._param_block_names
         if self._replicas is not None:
-            repaired, undecided = self._replicas.check()
+            repaired, undecided = self._replicas.check(only, limit_of=self.range_check.limit)
+            tie_broken = self._replicas.replicas == 1
             for name, wrong in repaired:
+                detail = (
+                    "replicas disagreed; the copy holding non-finite or out-of-range values lost"
+                    if tie_broken
+                    else "replicas disagreed"
+                )
                 outcome.detections.append(
-                    Detection(
-                        outcome.step,
-                        "redundancy_vote",
+                    Detection(step, "redundancy_vote", name, detail, wrong, "corrected")
+                )
+                outcome.repairs.append(
+                    Repair(
+                        step,
+                        "restore_copy" if tie_broken else "vote",
                         name,
-                        "replicas disagreed",
-                        wrong,
-                        "corrected",
+                        "" if wrong else "replica",
                     )
                 )
-                outcome.repairs.append(Repair(outcome.step, "vote", name))
+                touched = touched or (wrong > 0 and name in self._param_block_names)
             if undecided:
                 found = [
-                    Detection(
-                        outcome.step,
-                        "redundancy_vote",
-                        name,
-                        "replicas disagree without a majority",
-                    )
+                    Detection(step, "redundancy_vote", name, "replicas disagree without a majority")
                     for name in undecided
                 ]
                 rolled = self._rollback(outcome, "replica mismatch")
                 for d in found:
                     d.resolution = "corrected" if rolled else "unrepaired"
                 outcome.detections += found
+                touched = touched or rolled
+        return touched
 
     def _scan(self, outcome: StepOutcome, *, learn: bool) -> bool:
         bad = self.range_check.scan(self._blocks, learn=learn)
@@ -629,9 +688,10 @@ class Healing:
         return False
 
     def _check_state(self, outcome: StepOutcome) -> None:
-        """Before re-executing: make sure the state itself is not what went wrong."""
+        """Before re-executing: make sure the state itself is not what went wrong (buffers are
+        left out: the forward rewrote them, and a re-execution restores them)."""
         self._refresh_blocks()
-        self._verify_copies(outcome)
+        self._verify_copies(outcome, self._update_blocks)
         if self.policy.scan_every_steps or self.policy.protect_state:
             self._scan(outcome, learn=False)
 
@@ -642,6 +702,8 @@ class Healing:
         self._snapshot.restore(model, optimizer)
         if self._copy_valid:
             self._sync_copies()
+        if self._buffers and self._re_executes:  # a re-execution starts from the restored buffers
+            torch._foreach_copy_(self._buffer_copy, [b.detach() for b in self._buffers])
         outcome.rolled_back = True
         outcome.repairs.append(
             Repair(outcome.step, "rollback", f"snapshot@{self._snapshot.step}", reason)
@@ -669,7 +731,8 @@ class Healing:
 
     @property
     def snapshot(self) -> StateSnapshot | None:
-        """The in-memory rollback point, if one has been taken."""
+        """The in-memory rollback point, if one has been taken (one object, overwritten in place
+        by each newer snapshot)."""
         return self._snapshot
 
     # ------------------------------------------------------------------ state

@@ -20,30 +20,42 @@ policy         detects                           repairs                        
                                                  a bad state scan
 ``full``       ``standard`` plus: every bit      ``standard`` plus restore of     +1x state and +1x gradient
                flip in parameters, buffers and   the corrupted block from the     memory (copies); per step
-               optimizer state (bitwise compare  protected copy (bit-identical);  a copy and a compare of
-               with a protected copy refreshed   re-execution for activation      the state and of the
-               after each update); every flip    faults                           gradients, an ``aminmax``
-               in a gradient between backward                                     per layer output
-               and the update (copy); layer
-               outputs and inputs outside their
-               learned ranges (Ranger-style)
+               optimizer state, whenever it      protected copy (bit-identical);  a copy and a compare of
+               lands (bitwise compare with a     re-execution when the forward    the state and of the
+               protected copy: buffers at the    read an upset parameter, and     gradients, an ``aminmax``
+               start of a step, parameters and   for activation faults            per layer output
+               optimizer state before the
+               update, all after the update
+               when an ``after_update``
+               callback ran); every flip in a
+               gradient between backward and
+               the update (copy); layer outputs
+               and inputs outside their learned
+               ranges (Ranger-style)
 ``dmr``        every gradient bit that differs   a third execution and a vote;    2x compute, +1x state
-               between two executions; every     roll back on a state mismatch    memory
-               state bit that differs from its
-               replica
+               between two executions; every     a state mismatch where one copy  memory
+               state bit that differs from its   holds NaN/inf or an out-of-
+               replica (checked as ``full``      range value is repaired from
+               checks its copy)                  the other, else roll back
 ``tmr``        every bit that differs between    bitwise majority vote of three   3x compute, +2x state
                three executions (gradients) or   executions and of the three      memory (the 200 % figure
                three state replicas              state copies                     of TMR in He et al. 2023)
 =============  ================================  ===============================  ==========================
 
-What ``full`` guarantees: a fault injector applies memory upsets to the live weights and
-optimizer state after the update (``after_update``); the protected copy is refreshed before that
-and compared after it, so *every* changed bit - mantissa, exponent or sign, NaN and inf
-included - is detected and restored before the state is used again. Gradient upsets between
-backward and the update are caught and restored the same way, from a copy of the gradients
-taken right after backward. Activation and input upsets are caught when they leave the learned range (a flip of fp32
-bit 30 in a value below 2 in magnitude always does) and the step is re-executed; a flip that
-keeps a value inside the range of its layer is not detected and perturbs one step like noise.
+What ``full`` guarantees: radiation may upset the live weights, buffers and optimizer state at
+any time - between steps, between training slices, during forward/backward or after the update
+(where a fault injector's ``after_update`` callback applies them). The protected copy is
+refreshed right after each update and compared before every later use: buffers at the start of
+the next step, parameters and optimizer state before the next update (a step whose forward read
+an upset parameter is re-executed from the restored value), and everything after
+``after_update``. So *every* changed bit - mantissa, exponent or sign, NaN and inf included - is
+detected and restored bit-identically before it can enter an update. The one gap: an upset in a
+buffer *during* a forward pass that rewrites it (BatchNorm running statistics) is blended in.
+Gradient upsets between backward and the update are caught and restored the same way, from a
+copy of the gradients taken right after backward. Activation and input upsets are caught when
+they leave the learned range (a flip of fp32 bit 30 in a value below 2 in magnitude always does)
+and the step is re-executed; a flip that keeps a value inside the range of its layer is not
+detected and perturbs one step like noise.
 
 Use :func:`resolve_policy` to get a policy by name with overrides.
 """
@@ -76,6 +88,8 @@ class HealingPolicy:
             :mod:`~orbitlearn.healing.protected`).
         activation_guard: Ranger-style range restriction of layer outputs and the input.
         activation_mode: ``"detect"`` (re-execute on a violation) or ``"clamp"``.
+        activation_in_eval: the activation guard also observes (and clamps) forward passes in
+            eval mode (default: only training passes; evaluation is left alone).
         executions: forward/backward executions per step (2: DMR, 3: TMR).
         state_replicas: replicas of the state (1: DMR, 2: TMR).
         snapshot_every_steps: in-memory rollback snapshot period (0: none).
@@ -100,6 +114,7 @@ class HealingPolicy:
     protect_method: str = "compare"
     activation_guard: bool = False
     activation_mode: str = "detect"
+    activation_in_eval: bool = False
     executions: int = 1
     state_replicas: int = 0
     snapshot_every_steps: int = 50
@@ -171,7 +186,9 @@ POLICIES: dict[str, HealingPolicy] = {
     "detect": HealingPolicy("detect", repair=False, snapshot_every_steps=0, max_executions=1),
     "standard": HealingPolicy("standard"),
     "full": HealingPolicy("full", protect_state=True, protect_grads=True, activation_guard=True),
-    "dmr": HealingPolicy("dmr", spikes=False, executions=2, state_replicas=1),
+    # room for one redundant re-execution when a parameter upset since the last step is found
+    # before the update (the executions read it)
+    "dmr": HealingPolicy("dmr", spikes=False, executions=2, state_replicas=1, max_executions=6),
     "tmr": HealingPolicy(
         "tmr",
         spikes=False,
@@ -179,6 +196,7 @@ POLICIES: dict[str, HealingPolicy] = {
         executions=3,
         state_replicas=2,
         snapshot_every_steps=0,
+        max_executions=6,
     ),
 }
 

@@ -170,15 +170,22 @@ class ProtectedCopy:
             nbytes = live.numel() * live.element_size()
             self._fast.append((live, copy, live.numel(), nbytes) if ok else None)
 
-    def verify(self) -> list[int]:
-        """Indices of the blocks whose live bits differ from what was recorded."""
+    def verify(self, only: Sequence[int] | None = None) -> list[int]:
+        """Indices of the blocks whose live bits differ from what was recorded.
+
+        Args:
+            only: check just these block indices (None: all).
+        """
+        indices = range(len(self._live)) if only is None else only
         if self.method == "checksum":
-            now = modular_checksums(self._live)
-            return [i for i, (a, b) in enumerate(zip(now, self._sums, strict=True)) if a != b]
+            now = modular_checksums([self._live[i] for i in indices])
+            return [i for i, a in zip(indices, now, strict=True) if a != self._sums[i]]
         bad = []
         memcmp = _MEMCMP
         on_device: list[int] = []
-        for index, fast in enumerate(self._fast):
+        fast_blocks = self._fast
+        for index in indices:
+            fast = fast_blocks[index]
             if fast is not None and memcmp is not None:
                 live, copy, numel, nbytes = fast
                 # numel guards against a live tensor resized in place since set_blocks

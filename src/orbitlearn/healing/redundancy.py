@@ -4,8 +4,11 @@
   ones. After every update the replicas are refreshed; after the exposure they are compared
   with the live blocks. With TMR a disagreeing element is out-voted bit by bit
   (:func:`~orbitlearn.healing.bits.bitwise_majority`) and the odd block repaired, whichever of
-  the three it is. With DMR a mismatch is detected but cannot be attributed, so the caller
-  recovers by other means (the ``dmr`` policy rolls back to its last good snapshot).
+  the three it is. With DMR two copies cannot out-vote each other; the tie is broken where the
+  values show which copy is wrong (:func:`break_tie`: at every differing element exactly one
+  copy holds a NaN/inf or a magnitude beyond the block's learned range, as an exponent-bit
+  upset leaves it); otherwise the mismatch is reported undecided and the caller recovers by
+  other means (the ``dmr`` policy rolls back to its last good snapshot).
 * :func:`vote_tensors` votes one block across the results of redundant executions (the
   gradients of two or three forward/backward runs).
 
@@ -15,14 +18,15 @@ He et al., ISCA 2023) and, with redundant execution, triples the compute of a st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 
 import torch
 
 from orbitlearn.errors import InputError
 from orbitlearn.healing.bits import bitwise_equal, bitwise_majority, mismatch_indices
 
-__all__ = ["StateReplicas", "VoteResult", "vote_tensors"]
+__all__ = ["StateReplicas", "VoteResult", "break_tie", "vote_tensors"]
 
 
 class VoteResult:
@@ -73,6 +77,47 @@ def vote_tensors(replicas: Sequence[torch.Tensor]) -> VoteResult:
     return VoteResult(voted, False, odd, True)
 
 
+def break_tie(a: torch.Tensor, b: torch.Tensor, limit: float = math.inf) -> torch.Tensor | None:
+    """Decide between two disagreeing copies of a block (DMR) from their values.
+
+    At each element where the bits differ, a copy is *implausible* if it holds a NaN/inf or a
+    magnitude above ``limit``. If at every such element exactly one copy is implausible, the
+    other one is right there: the result takes, element by element, the plausible value (so an
+    upset in either copy, or upsets in both at different elements, are repaired). Otherwise -
+    a mantissa or low-exponent upset leaves both plausible - there is no basis for a choice.
+
+    Args:
+        a, b: the two copies (same shape and dtype).
+        limit: the largest plausible magnitude (a learned range, or inf: only NaN/inf decide).
+
+    Returns:
+        The repaired block (a new tensor), or None when the tie cannot be broken (integer
+        blocks always).
+
+    >>> import torch
+    >>> live = torch.tensor([1.0, float("inf"), 3.0])
+    >>> replica = torch.tensor([1.0, 2.0, 3.0])
+    >>> break_tie(live, replica).tolist()
+    [1.0, 2.0, 3.0]
+    >>> print(break_tie(torch.tensor([1.0]), torch.tensor([1.5])))  # both plausible
+    None
+    """
+    if not a.is_floating_point():
+        return None
+    differ = mismatch_indices(a, b)
+    if differ.numel() == 0:
+        return a.detach().clone()
+    va = a.detach().reshape(-1)[differ]
+    vb = b.detach().reshape(-1)[differ]
+    bad_a = ~torch.isfinite(va) | (va.abs() > limit)
+    bad_b = ~torch.isfinite(vb) | (vb.abs() > limit)
+    if not bool((bad_a ^ bad_b).all()):
+        return None
+    result = a.detach().clone()
+    result.reshape(-1)[differ] = torch.where(bad_a, vb, va)
+    return result
+
+
 class StateReplicas:
     """One or two replicas of named state blocks, compared (and voted) after each exposure.
 
@@ -111,27 +156,44 @@ class StateReplicas:
         tensors = [self._live, *self._copies]
         return bitwise_equal(tensors[r1][index], tensors[r2][index])
 
-    def check(self) -> tuple[list[tuple[str, int]], list[str]]:
-        """Compare (and with TMR repair) every block.
+    def check(
+        self,
+        only: Sequence[int] | None = None,
+        *,
+        limit_of: Callable[[str], float] | None = None,
+    ) -> tuple[list[tuple[str, int]], list[str]]:
+        """Compare (and repair where possible) the blocks.
+
+        Args:
+            only: check just these block indices (None: all).
+            limit_of: DMR only: the largest plausible magnitude of a block, by name, for
+                :func:`break_tie` (None: only NaN/inf decide).
 
         Returns:
             ``(repaired, undecided)``: ``(name, wrong elements in the live block)`` for blocks
-            that disagreed and were repaired by the vote, and the names of blocks that
-            disagree without a majority (always the case for DMR mismatches).
+            that disagreed and were repaired (TMR vote, or a DMR tie broken by the values), and
+            the names of blocks that disagree without a way to tell which copy is right.
         """
         repaired: list[tuple[str, int]] = []
         undecided: list[str] = []
-        for index, name in enumerate(self.names):
+        for index in range(len(self.names)) if only is None else only:
+            name = self.names[index]
             if self._equal(0, 1, index) and (self.replicas == 1 or self._equal(0, 2, index)):
                 continue
-            if self.replicas == 1:
-                undecided.append(name)
-                continue
             live = self._live[index]
-            members = [live, self._copies[0][index], self._copies[1][index]]
-            result = vote_tensors(members)
-            wrong = 0 if 0 not in result.odd else int(mismatch_indices(live, result.value).numel())
-            value = result.value.clone() if result.value is live else result.value
+            if self.replicas == 1:
+                limit = math.inf if limit_of is None else limit_of(name)
+                value = break_tie(live, self._copies[0][index], limit)
+                if value is None:
+                    undecided.append(name)
+                    continue
+                members = [live, self._copies[0][index]]
+            else:
+                members = [live, self._copies[0][index], self._copies[1][index]]
+                value = vote_tensors(members).value
+                if value is live:
+                    value = value.clone()
+            wrong = int(mismatch_indices(live, value).numel())
             for member in members:
                 member.copy_(value)
             repaired.append((name, wrong))

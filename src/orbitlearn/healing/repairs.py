@@ -65,17 +65,50 @@ class StateSnapshot:
 
     @classmethod
     def capture(
-        cls, model: nn.Module, optimizer: torch.optim.Optimizer, *, step: int
+        cls,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        *,
+        step: int,
+        reuse: StateSnapshot | None = None,
     ) -> StateSnapshot:
-        """Copy the current state (tensors cloned; non-tensor optimizer state deep-copied)."""
-        tensors = {name: t.detach().clone() for name, t in state_blocks(model, optimizer)}
+        """Copy the current state (tensors cloned; non-tensor optimizer state deep-copied).
+
+        Args:
+            model, optimizer: whose state to copy.
+            step: the step the snapshot belongs to.
+            reuse: an older snapshot to overwrite (its tensors are reused where names, shapes
+                and dtypes match: no allocation, no fresh pages to fault in); it is returned.
+        """
+        blocks = state_blocks(model, optimizer)
+        old = {} if reuse is None else reuse._tensors
+        tensors: dict[str, torch.Tensor] = {}
+        sources, targets = [], []
+        for name, t in blocks:
+            saved = old.get(name)
+            if (
+                saved is not None
+                and saved.shape == t.shape
+                and saved.dtype == t.dtype
+                and saved.device == t.device
+            ):
+                sources.append(t.detach())
+                targets.append(saved)
+                tensors[name] = saved
+                continue
+            tensors[name] = t.detach().clone()
+        if targets:
+            torch._foreach_copy_(targets, sources)
         extras = []
         for p in trainable_parameters(optimizer):
             state = optimizer.state.get(p, {})
             extras.append(
                 {k: copy.deepcopy(v) for k, v in state.items() if not isinstance(v, torch.Tensor)}
             )
-        return cls(step, tensors, extras)
+        if reuse is None:
+            return cls(step, tensors, extras)
+        reuse.step, reuse._tensors, reuse._extras = step, tensors, extras
+        return reuse
 
     def restore(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> list[str]:
         """Write the snapshot back in place.

@@ -13,6 +13,24 @@ charged in full. Healing's memory passes (copies, compares) and checkpoint write
 charged in simulated time; their real cost is measured in ``bench/healing_overhead.py`` and
 :attr:`SliceResult.wall_s`.
 
+Radiation exposure (what ``faults`` is told):
+
+* while a step computes: its simulated seconds (``step_s`` per execution) expose the input
+  batch, activations and gradients (``corrupt_batch``, ``after_backward``) and the model and
+  optimizer state (``after_step``), and are the window of a reset (``reset_due``);
+* while the state sits in memory between slices: when :meth:`~OnboardTrainer.train_slice`
+  starts later than the trainer's clock (``start_time_s`` past where the last slice ended),
+  the idle gap exposes the weights, buffers and optimizer state (``faults.expose_idle``, or
+  ``faults.after_step`` with the gap as duration for a fault source without it), at the rate in
+  force at the slice start. Healing then scrubs the state (:meth:`Healing.scrub
+  <orbitlearn.healing.Healing.scrub>`: the protected copy or replicas, and a range scan) before
+  the first step, so ``full`` restores every idle upset bit for bit before training reads it.
+  Idle gaps draw no resets, and a trainer whose clock has not started yet (no slice run, no
+  state loaded) has no gap: the first slice's ``start_time_s`` only sets the clock.
+
+At real rates (4e-7 upsets per bit per day for LEO SRAM) a step of seconds gets essentially no
+upsets; the hours between slices are where the state collects them.
+
 A reset (``faults.reset_due``) loses everything not checkpointed: the step in progress, and
 model, optimizer, data position, RNG and healing statistics since the last good checkpoint
 (or the state at the first slice when there is none) come back from the store; the steps in
@@ -54,7 +72,7 @@ from orbitlearn.errors import CheckpointError, InputError
 from orbitlearn.healing.checkpoint import CheckpointInfo, CheckpointStore
 from orbitlearn.healing.healer import Healing
 from orbitlearn.healing.policies import HealingPolicy
-from orbitlearn.healing.report import Detection, Repair
+from orbitlearn.healing.report import Detection, Repair, StepOutcome
 from orbitlearn.onboard.budget import Budget, BudgetMeter
 from orbitlearn.onboard.data import BatchStream
 from orbitlearn.onboard.device import DeviceProfile, get_device
@@ -267,6 +285,7 @@ class OnboardTrainer:
         self.step = 0
         self.updates = 0
         self.time_s = 0.0
+        self._clock_started = False  # the clock starts with the first slice or a loaded state
         self.energy_j = 0.0
         self.lost_steps = 0
         self.resets = 0
@@ -311,7 +330,9 @@ class OnboardTrainer:
             max_seconds: most simulated seconds.
             max_joules: most simulated joules.
             start_time_s: simulated clock at the start (>= the trainer's clock; default: go on
-                from where the last slice ended).
+                from where the last slice ended). Time since the clock last advanced is idle
+                time: the state held in memory is exposed to upsets over it and scrubbed
+                before the first step (see the module docstring).
 
         Returns:
             A :class:`SliceResult`.
@@ -333,13 +354,20 @@ class OnboardTrainer:
                 raise InputError(
                     "start_time_s", start_time_s, f">= the trainer's clock ({self.time_s} s)"
                 )
+        idle_from, idle_s = self.time_s, 0.0
+        if start_time_s is not None:
+            if self._clock_started:
+                idle_s = float(start_time_s) - self.time_s
             self.time_s = float(start_time_s)
+        self._clock_started = True
         if self._boot is None:
             self._boot = _clone(self.state_dict())
         meter = BudgetMeter(budget)
         result = SliceResult(start_time_s=self.time_s)
         events_before = len(self.faults.events) if self.faults is not None else 0
         wall_start = time.perf_counter()
+        if idle_s > 0.0:
+            self._idle(idle_from, idle_s, result)
         device = self._model_device()
         cuda = [device.index or 0] if device.type == "cuda" else []
         reset = False
@@ -395,6 +423,20 @@ class OnboardTrainer:
             result.fault_events = list(self.faults.events[events_before:])
         result.wall_s = time.perf_counter() - wall_start
         return result
+
+    def _idle(self, idle_from: float, idle_s: float, result: SliceResult) -> None:
+        """The state sat in memory for ``idle_s`` since ``idle_from``: expose it, then scrub."""
+        faults = self.faults
+        if faults is not None:
+            expose = getattr(faults, "expose_idle", None)
+            if callable(expose):
+                expose(step=self.step, time_s=idle_from, duration_s=idle_s)
+            else:
+                faults.after_step(step=self.step, time_s=idle_from, duration_s=idle_s)
+        outcome: StepOutcome = self.healing.scrub(step=self.step)
+        result.detections += outcome.detections
+        result.repairs += outcome.repairs
+        result.healing_overhead_s += outcome.overhead_s
 
     def _train_step(self, inputs: Any, targets: Any, step_s: float, result: SliceResult) -> float:
         """One healed step; returns the simulated seconds it took."""
@@ -529,6 +571,7 @@ class OnboardTrainer:
             "energy_j": self.energy_j,
             "lost_steps": self.lost_steps,
             "resets": self.resets,
+            "clock_started": self._clock_started,
             "seed": self.seed,
             "checkpoint_step": self.checkpoint_step,
             "rng": self._rng_state.clone(),
@@ -598,6 +641,8 @@ class OnboardTrainer:
         self.step = int(trainer["step"])
         self.updates = int(trainer["updates"])
         self.time_s = float(trainer["time_s"])
+        # a loaded state's clock is running (states written before this key existed too)
+        self._clock_started = bool(trainer.get("clock_started", True))
         self.energy_j = float(trainer["energy_j"])
         self.lost_steps = int(trainer["lost_steps"])
         self.resets = int(trainer["resets"])
