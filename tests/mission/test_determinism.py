@@ -60,6 +60,9 @@ def test_inprocess_process_and_ray_give_the_same_mission():
         assert results[kind].summary == reference.summary, kind
         assert _same_columns(results[kind].metrics, reference.metrics), kind
         assert results[kind].curve == reference.curve, kind
+        # parallel executors train first slices ahead of time (and use them when they match)
+        assert results[kind].run_info["speculative_slices_used"] > 0, kind
+    assert reference.run_info["speculative_slices_used"] == 0
 
 
 def test_a_resumed_mission_ends_exactly_where_the_uninterrupted_one_ends(tmp_path: Path):

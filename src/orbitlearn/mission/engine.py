@@ -51,7 +51,7 @@ from orbitlearn.federation.tensors import copy_arrays
 from orbitlearn.mission.build import MissionBuild
 from orbitlearn.mission.config import to_toml
 from orbitlearn.mission.events import Event, EventKind, EventQueue
-from orbitlearn.mission.executors import Executor, make_executor
+from orbitlearn.mission.executors import Executor, InProcessExecutor, make_executor
 from orbitlearn.mission.ground import GroundSegment
 from orbitlearn.mission.jobs import TrainingJob, TrainingResult
 from orbitlearn.mission.results import (
@@ -69,6 +69,8 @@ __all__ = ["CHECKPOINT_FORMAT", "MAX_SLICE_S", "MissionEngine", "load_checkpoint
 #: Longest training slice, simulated seconds: rates, battery and gating are read at least this
 #: often while a satellite trains.
 MAX_SLICE_S = 600.0
+#: A slice's energy budget this many times what its steps cost is treated as unbounded.
+_AMPLE_ENERGY_FACTOR = 100.0
 #: Mission checkpoint file layout: magic, then the SHA-256 of the payload, then the payload.
 CHECKPOINT_FORMAT = b"OLMC1\n"
 CHECKPOINT_NAME = "mission.ckpt"
@@ -152,6 +154,10 @@ class MissionEngine:
                     self._plane_of[sat] = plane
         self._wall_s = 0.0
         self._stopped_at_target = False
+        # speculative first slices (parallel executors only; see _speculate)
+        self._speculation = not isinstance(self.executor, InProcessExecutor)
+        self._speculative: dict[int, tuple[TrainingJob, Any]] = {}
+        self.speculation_hits = 0
 
     # ------------------------------------------------------------------ time helpers
 
@@ -170,12 +176,14 @@ class MissionEngine:
         total = self._integral(self._upset_cum, sat, t1) - self._integral(self._upset_cum, sat, t0)
         return max(0.0, total / (t1 - t0))
 
-    def _draw_reset_s(self, sat: int, t0: float, t1: float) -> float | None:
+    def _draw_reset_s(
+        self, sat: int, t0: float, t1: float, rng: np.random.Generator | None = None
+    ) -> float | None:
         """First device reset in ``[t0, t1)`` of the satellite's Poisson process, if any."""
         if not self.build.faults_enabled or t1 <= t0:
             return None
         base = self._integral(self._reset_cum, sat, t0)
-        need = float(self._reset_rngs[sat].exponential())
+        need = float((rng or self._reset_rngs[sat]).exponential())
         if self._integral(self._reset_cum, sat, t1) - base <= need:
             return None
         when = float(np.interp(base + need, self._reset_cum[sat], self._grid))
@@ -405,16 +413,44 @@ class MissionEngine:
                 self.queue.push(max(ready, t), EventKind.BATTERY_READY, sat=i)
             return
         self._stop_waiting(i, t)
-        end = t + n * step_s
-        reset_s = self._draw_reset_s(i, t, end)
+        reset_s = self._draw_reset_s(i, t, t + n * step_s)
+        job = self._slice_job(i, t, rnd, n, budget_j, reset_s)
+        handle = None
+        speculated = self._speculative.pop(i, None)
+        if speculated is not None and _same_job(speculated[0], job):
+            handle = speculated[1]
+            self.speculation_hits += 1
+        self._token += 1
+        token = self._token
+        self._handles[token] = handle if handle is not None else self.executor.submit(job)
+        planned = t + n * step_s if reset_s is None else reset_s
+        sat.slice = InFlightSlice(token, t, planned, reset_s, n)
+        self.queue.push(planned, EventKind.SLICE_DONE, sat=i, data=token)
+
+    def _slice_job(
+        self,
+        i: int,
+        t: float,
+        rnd: LocalRound,
+        n: int,
+        budget_j: float,
+        reset_s: float | None,
+    ) -> TrainingJob:
+        """The job of a slice of ``n`` steps of round ``rnd`` starting at ``t``."""
+        b = self.build
+        remaining = rnd.steps_total - rnd.steps_done
+        end = t + n * b.step_seconds
         exposure_end = end if reset_s is None else reset_s
-        job = TrainingJob(
+        # An energy budget far above what the slice can spend never binds: leave it out, so
+        # that the job is the same whatever the exact charge (speculative jobs rely on it).
+        ample = budget_j >= _AMPLE_ENERGY_FACTOR * n * b.step_joules
+        return TrainingJob(
             sat=i,
             seed=rnd.seed,
             start_time_s=t,
             max_steps=n,
             max_seconds=None if reset_s is None else reset_s - t,
-            max_joules=budget_j,
+            max_joules=None if ample else budget_j,
             learning_rate=rnd.learning_rate,
             proximal_mu=rnd.proximal_mu,
             base_params=rnd.base_params if rnd.state is None else None,
@@ -425,12 +461,45 @@ class MissionEngine:
             upset_rate_per_bit_s=self._mean_upset_rate(i, t, exposure_end),
             multi_bit_fraction=float(b.timeline.multi_bit_fraction[i, self._step_index(t)]),
         )
-        self._token += 1
-        token = self._token
-        self._handles[token] = self.executor.submit(job)
-        planned = end if reset_s is None else reset_s
-        sat.slice = InFlightSlice(token, t, planned, reset_s, n)
-        self.queue.push(planned, EventKind.SLICE_DONE, sat=i, data=token)
+
+    def _speculate(self, i: int, t: float, version: int, params: Any) -> None:
+        """Submit, ahead of time, the first slice satellite ``i`` will train when the global
+        ``version`` reaches it at ``t`` (a download or ISL arrival scheduled now).
+
+        The inputs of that job are known now (the weights being sent, the round's seed, the
+        rates at ``t``), so a parallel executor can train it while the engine goes on. At ``t``
+        the engine uses the result only if the job it would submit is identical (see
+        :func:`_same_job`); otherwise it is discarded. Results never depend on speculation.
+        """
+        if not self._speculation:
+            return
+        stale = self._speculative.get(i)
+        if stale is not None and stale[0].start_time_s > self.now_s:
+            return  # one already waits for a later arrival
+
+        sat = self.sats[i]
+        if sat.round is not None or sat.pending or sat.trained_version >= version:
+            return
+        cfg = self.strategy.client_config(i, t, version)
+        if cfg is None:
+            return
+        b = self.build
+        rnd = LocalRound(
+            base_version=version,
+            base_params=copy_arrays(params),
+            steps_total=cfg.local_steps,
+            learning_rate=cfg.learning_rate,
+            proximal_mu=cfg.proximal_mu,
+            seed=_derive_seed(self.config.seed, i, sat.counters.rounds),
+            index=sat.counters.rounds,
+            restart_carry=sat.carry,
+        )
+        n = min(cfg.local_steps, max(1, int(MAX_SLICE_S // b.step_seconds)))
+        peek = np.random.Generator(np.random.PCG64())
+        peek.bit_generator.state = self._reset_rngs[i].bit_generator.state
+        reset_s = self._draw_reset_s(i, t, t + n * b.step_seconds, rng=peek)
+        job = self._slice_job(i, t, rnd, n, math.inf, reset_s)
+        self._speculative[i] = (job, self.executor.submit(job))
 
     def _collect(self, sat: Satellite) -> TrainingResult:
         flight = sat.slice
@@ -710,6 +779,7 @@ class MissionEngine:
         self.records.activity.extend((i, "receiving", a, b, "uplink") for a, b in spans)
         arrival = finish + self.links.ground_light_time_s(i, finish)
         self.queue.push(arrival, EventKind.DOWNLOAD_DONE, sat=i, data=(frame, True, spans))
+        self._speculate(i, arrival, current, self.strategy.params)
 
     def _on_download_done(self, i: int, t: float, data: tuple[bytes, bool, Any]) -> None:
         frame, from_ground, _ = data
@@ -751,6 +821,7 @@ class MissionEngine:
             self.sats[i].counters.bytes_isl += len(frame)
             arrival = finish + self.links.isl_light_time_s(i, nb, finish)
             self.queue.push(arrival, EventKind.DOWNLOAD_DONE, sat=nb, data=(frame, False, spans))
+            self._speculate(nb, arrival, version, self.clients[i].params)
 
     def _after_poll(self, t: float) -> None:
         results = self.ground.poll(t)
@@ -1053,6 +1124,7 @@ class MissionEngine:
         run_info = {
             "wall_s": round(self._wall_s, 3),
             "executor": cfg.executor.kind,
+            "speculative_slices_used": self.speculation_hits,
             "events_pending_at_end": len(self.queue),
         }
         return MissionResult(
@@ -1093,6 +1165,24 @@ def load_checkpoint_file(path: Path) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _same_job(a: TrainingJob, b: TrainingJob) -> bool:
+    """Whether two jobs are the same computation (a speculative job is used only then)."""
+    scalars = (
+        "sat", "seed", "start_time_s", "max_steps", "max_seconds", "max_joules",
+        "learning_rate", "proximal_mu", "round_steps_done", "keep_state",
+        "upset_rate_per_bit_s", "multi_bit_fraction",
+    )  # fmt: skip
+    if any(getattr(a, name) != getattr(b, name) for name in scalars):
+        return False
+    if a.state is not None or b.state is not None or a.carry is not b.carry:
+        return False
+    if a.base_params is None or b.base_params is None:
+        return a.base_params is b.base_params
+    if a.base_params.keys() != b.base_params.keys():
+        return False
+    return all(np.array_equal(a.base_params[k], b.base_params[k]) for k in a.base_params)
 
 
 def _results_toml(config: Any) -> str:

@@ -43,7 +43,9 @@ class MLPFactory:
 
     def __call__(self, seed: int) -> nn.Module:
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seed))
+            # the CPU generator only: torch.manual_seed also queues CUDA seeding, which
+            # records a stack trace per call (milliseconds, in every training job)
+            torch.default_generator.manual_seed(int(seed))
             layers: list[nn.Module] = []
             width = self.in_features
             for size in self.hidden:
