@@ -184,3 +184,31 @@ def test_isl_relay_needs_known_planes(tmp_path: Path):
         "Expected `strategy.name` to be a strategy that needs no orbital planes, "
         "actual: 'isl-relay'. isl-relay needs planes"
     )
+
+
+def test_executor_shorthand_names_the_kind():
+    config = apply_overrides(MissionConfig.default(), ['executor="process"'])
+    assert config.executor.kind == "process" and config.executor.workers == 2
+    with pytest.raises(ConfigError) as caught:
+        apply_overrides(MissionConfig.default(), ['executor="spark"'])
+    assert str(caught.value).startswith(
+        "Expected `executor.kind` to be one of 'inprocess', 'process' or 'ray', actual: 'spark'"
+    )
+
+
+def test_new_sections_round_trip_through_toml(tmp_path: Path):
+    config = apply_overrides(
+        MissionConfig.default(),
+        [
+            "time.stop_at_target=true",
+            "satellite.initial_soc=0.4",
+            "links.isl_line_of_sight=false",
+            "links.exchanges_per_pass=0",
+            "output.checkpoint_every_h=0.5",
+            'faults.resets="none"',
+            "strategy.max_wait_h=2.0",
+        ],
+    )
+    path = tmp_path / "resolved.toml"
+    path.write_text(to_toml(config))
+    assert load_mission(path) == config

@@ -13,6 +13,8 @@ every run's results, so a run can be repeated exactly from its own output.
 ('24/3/1', 'fedbuff')
 >>> apply_overrides(config, ["time.days=0.5", 'strategy.name="fedavg"']).time.days
 0.5
+>>> apply_overrides(config, ['executor="ray"']).executor.kind   # short for executor.kind
+'ray'
 >>> apply_overrides(config, ["time.days=-1"])
 Traceback (most recent call last):
 ...
@@ -27,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from orbitlearn.errors import ConfigError
 
@@ -267,6 +269,12 @@ class MissionConfig(_Section):
     links: LinksConfig = Field(default_factory=lambda: LinksConfig())
     executor: ExecutorConfig = Field(default_factory=lambda: ExecutorConfig())
     output: OutputConfig = Field(default_factory=lambda: OutputConfig())
+
+    @field_validator("executor", mode="before")
+    @classmethod
+    def _executor_shorthand(cls, value: Any) -> Any:
+        """``executor = "ray"`` is short for ``[executor] kind = "ray"``."""
+        return {"kind": value} if isinstance(value, str) else value
 
     @classmethod
     def default(cls) -> MissionConfig:
