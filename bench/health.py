@@ -5,8 +5,9 @@ One run prints, for each section:
 * ``opssat`` - OPS-SAT-AD official split: our F1 (target >= 0.946, the paper's best supervised
   FCNN; Ruszczak et al., Scientific Data 2025) with at most 100k parameters, beside a
   scikit-learn RandomForest (supervised) and IsolationForest (unsupervised, contamination =
-  the training anomaly share) on the same split and the same standardised features. Every model
-  runs once per seed; mean, min and max are printed.
+  the training anomaly share) on the same split and the same inputs (standardised features,
+  sampling interval, one-hot channel). Every model runs once per seed; mean, min and max are
+  printed.
 * ``msl`` - NASA MSL (telemanom layout): our event-wise precision and recall beside telemanom's
   published MSL figures (precision 92.6 %, recall 69.4 %; Hundman et al., KDD 2018) and the
   F0.5 both imply; the goal is a higher F0.5.
@@ -17,7 +18,7 @@ One run prints, for each section:
   shows.
 
 Nothing is tuned on test labels: thresholds and model selection use training data only (see
-:mod:`orbitlearn.workloads.evaluate`).
+:mod:`orbitlearn.workloads.evaluate`; ``bench/health_selection.py`` reruns the selection).
 
 Usage::
 
@@ -97,6 +98,7 @@ def opssat_section(data: Path, seeds: list[int], steps: int) -> dict[str, Any]:
         "seeds": seeds,
         "steps": steps,
         "params": params,
+        "settings": report["settings"],
         "models": summary,
         "per_seed_f1": {name: r["f1"] for name, r in rows.items()},
         "target_f1": OPSSAT_TARGET_F1,
@@ -134,6 +136,7 @@ def msl_section(data: Path, seeds: list[int], steps: int) -> dict[str, Any]:
         "steps_per_channel": steps,
         "params_per_model": runs[0]["params"],
         "models": runs[0]["models"],
+        "settings": runs[0]["settings"],
         "per_seed": per_seed,
         "ours": ours,
         "telemanom": {

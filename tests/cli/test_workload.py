@@ -17,7 +17,8 @@ def test_opssat_json(cli, shared_data: Path) -> None:
     report = json.loads(out)
     for key in ("precision", "recall", "f1", "auc_roc", "auc_pr", "params", "train_seconds"):
         assert key in report, key
-    assert report["params"] == 7489 and report["steps"] == 60
+    assert report["params"] == 8129 and report["steps"] == 60
+    assert report["settings"]["transform"] == "standard"
 
 
 def test_opssat_table(cli, shared_data: Path) -> None:
@@ -27,13 +28,30 @@ def test_opssat_table(cli, shared_data: Path) -> None:
     )  # fmt: skip
     assert code == ExitCode.OK, err
     assert out.startswith("OPS-SAT-AD ") and "(official test split)" in out
-    assert "model: 7,489 parameters" in out and "30 steps in" in out
+    assert "model: 8,129 parameters" in out and "30 steps in" in out
+
+
+def test_opssat_transform_option(cli, shared_data: Path) -> None:
+    code, out, err = cli(
+        "workload", "evaluate", "opssat", "--data", str(shared_data / "opssat"),
+        "--steps", "20", "--members", "1", "--transform", "both", "--format", "json",
+    )  # fmt: skip
+    assert code == ExitCode.OK, err
+    report = json.loads(out)
+    assert report["settings"]["transform"] == "both" and report["settings"]["inputs"] == 46
+    code, _, err = cli(
+        "workload", "evaluate", "opssat", "--data", str(shared_data / "opssat"),
+        "--transform", "rank",
+    )  # fmt: skip
+    assert code == ExitCode.USAGE
+    assert "Expected `--transform` to be one of standard, log, both, relative" in err
 
 
 def test_telemanom_json_has_per_channel_results(cli, shared_data: Path) -> None:
     code, out, err = cli(
         "workload", "evaluate", "telemanom", "--data", str(shared_data / "msl"),
-        "--channels", "M-6,S-2", "--steps", "40", "--format", "json",
+        "--channels", "M-6,S-2", "--steps", "40", "--absolute", "--command-lags", "0",
+        "--format", "json",
     )  # fmt: skip
     assert code == ExitCode.OK, err
     report = json.loads(out)
@@ -49,6 +67,7 @@ def test_telemanom_json_has_per_channel_results(cli, shared_data: Path) -> None:
     ):
         assert key in report, key
     assert set(report["channels"]) == {"M-6", "S-2"}
+    assert report["settings"]["residual"] is False and report["settings"]["command_lags"] == 0
     for chan in report["channels"].values():
         assert {"tp", "fp", "fn", "predicted_sequences", "labelled_sequences"} <= set(chan)
 
@@ -95,6 +114,11 @@ def test_bad_options_are_usage_errors(cli, shared_data: Path) -> None:
     code, _, err = cli("workload", "evaluate", "telemanom", "--data", msl, "--steps", "0")
     assert code == ExitCode.USAGE
     assert "Expected `--steps` to be an integer >= 1, actual: 0" in err
+    code, _, err = cli(
+        "workload", "evaluate", "telemanom", "--data", msl, "--command-lags", "65"
+    )  # fmt: skip
+    assert code == ExitCode.USAGE
+    assert "Expected `--command-lags` to be an integer in [0, --window=64], actual: 65" in err
     code, _, err = cli("workload", "evaluate", "telemanom", "--data", msl, "--channels", "X-1")
     assert code == ExitCode.DATA
     assert "no channel 'X-1'" in err

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from orbitlearn.errors import DataError, InputError
-from orbitlearn.workloads.evaluate import evaluate_opssat, evaluate_telemanom
+from orbitlearn.workloads import evaluate as evaluate_module
+from orbitlearn.workloads.evaluate import (
+    cross_validate_opssat,
+    evaluate_opssat,
+    evaluate_telemanom,
+    validate_telemanom,
+)
 
 
 def test_opssat_end_to_end_short(shared_data: Path) -> None:
@@ -18,7 +25,9 @@ def test_opssat_end_to_end_short(shared_data: Path) -> None:
         report["tp"] + report["fn"] == 113
         and report["tp"] + report["fp"] + report["fn"] + report["tn"] == 529
     )
-    assert report["params"] == 2 * 7489 and report["steps"] == 150
+    # 28 inputs (18 features, sampling, 9 channels): 28*64+64 + 64*64+64 + 64*32+32 + 32+1
+    assert report["params"] == 2 * 8129 and report["steps"] == 150
+    assert report["settings"]["inputs"] == 28
     # even 150 steps learn something real: far above the 113/529 base rate
     assert report["auc_roc"] > 0.9 and report["f1"] > 0.7
     assert report["onboard_joules"] > 0
@@ -60,7 +69,8 @@ def test_telemanom_cnn_forecaster(shared_data: Path) -> None:
     report = evaluate_telemanom(
         shared_data / "msl", channels=["M-6"], steps=40, eval_every=20, kind="cnn"
     )
-    assert report["settings"]["model"] == "cnn" and report["params"] == 18_233
+    # convolutions 48 + 328; head (8 x 13 conv outputs + 10 x 54 command inputs) -> 128 -> 128 -> 1
+    assert report["settings"]["model"] == "cnn" and report["params"] == 99_577
     assert report["channels"]["M-6"]["tp"] == 1
 
 
@@ -71,3 +81,42 @@ def test_errors_surface_as_data_and_input_errors(tmp_path: Path) -> None:
         evaluate_telemanom(tmp_path / "missing")
     with pytest.raises(InputError, match="Expected `seed` to be an integer >= 0, actual: -1"):
         evaluate_opssat(tmp_path, seed=-1)
+
+
+def test_cross_validation_sees_training_rows_only(shared_data: Path, monkeypatch) -> None:
+    seen: list[int] = []
+    real = evaluate_module.OpsSatWorkload
+
+    def spy(table, **kwargs):
+        seen.append(len(table))
+        assert set(table.segment.tolist()) <= set(official_train)
+        return real(table, **kwargs)
+
+    table = evaluate_module.load_opssat(shared_data / "opssat")
+    official_train = table.segment[table.train].tolist()
+    monkeypatch.setattr(evaluate_module, "OpsSatWorkload", spy)
+    result = cross_validate_opssat(
+        shared_data / "opssat", n_folds=2, repeats=1, steps=60, members=2
+    )
+    assert seen == [1594, 1594]  # the 529 test rows never reach a workload
+    assert len(result["f1_per_fold"]) == 2 and 0.0 < result["f1"] <= 1.0
+    assert 0.05 <= result["best_threshold"] <= 0.95
+
+
+def test_validation_of_telemanom_never_uses_the_test_series(shared_data: Path, monkeypatch) -> None:
+    real = evaluate_module.TelemanomWorkload
+
+    def spy(data, **kwargs):
+        for chan in data.channels:
+            assert chan.test is chan.train and chan.anomaly_sequences == []
+        return real(data, **kwargs)
+
+    monkeypatch.setattr(evaluate_module, "TelemanomWorkload", spy)
+    result = validate_telemanom(
+        shared_data / "msl", channels=["M-6", "T-9"], steps=40, eval_every=20, residual=True
+    )
+    assert set(result["channels"]) == {"M-6", "T-9"}
+    t9 = result["channels"]["T-9"]
+    # T-9: 439 training rows - 64 = 375 windows, the last 75 held out
+    assert t9["validation_points"] == 75 and np.isfinite(t9["mse"]) and t9["naive_mse"] >= 0
+    assert result["false_alarms"] >= 0 and result["params"] > 0

@@ -7,6 +7,7 @@ import pickle
 import torch
 
 from orbitlearn.workloads.models import (
+    BatchedEnsembleMLPFactory,
     EnsembleMLPFactory,
     WindowForecasterFactory,
     ensemble_bce_loss,
@@ -38,7 +39,12 @@ def test_flops_are_counted_not_guessed() -> None:
 
 
 def test_factories_pickle_and_are_deterministic() -> None:
-    for factory in (EnsembleMLPFactory(18, members=2), WindowForecasterFactory(16, 4, kind="cnn")):
+    for factory in (
+        EnsembleMLPFactory(18, members=2),
+        BatchedEnsembleMLPFactory(18, members=2),
+        WindowForecasterFactory(16, 4, kind="cnn"),
+        WindowForecasterFactory(16, 4, horizon=3),
+    ):
         clone = pickle.loads(pickle.dumps(factory))
         a, b = factory(7), clone(7)
         for p, q in zip(a.parameters(), b.parameters(), strict=True):
@@ -62,3 +68,32 @@ def test_factory_leaves_global_rng_alone() -> None:
 def test_ensemble_probability_is_mean_of_members() -> None:
     logits = torch.tensor([[0.0, 100.0], [-100.0, -100.0]])
     assert ensemble_probability(logits).tolist() == [0.75, 0.0]
+
+
+def test_batched_ensemble_matches_the_member_loop() -> None:
+    batched = BatchedEnsembleMLPFactory(28, hidden=64, members=3, dropout=0.0)(0)
+    looped = EnsembleMLPFactory(28, hidden=64, members=3, dropout=0.0)(0)
+    assert parameter_count(batched) == parameter_count(looped) == 3 * 8129
+    # copy the loop's weights into the stacks: the outputs must agree
+    with torch.no_grad():
+        for m, member in enumerate(looped.members):
+            linears = [layer for layer in member if isinstance(layer, torch.nn.Linear)]
+            for i, layer in enumerate(linears):
+                batched.weights[i][m] = layer.weight.T
+                batched.biases[i][m, 0] = layer.bias
+    x = torch.randn(7, 28)
+    torch.testing.assert_close(batched(x), looped(x))
+    shape = (torch.zeros(32, 28), torch.zeros(32))
+    a = model_cost(batched, ensemble_bce_loss, *shape)
+    b = model_cost(looped, ensemble_bce_loss, *shape)
+    assert (a.forward_flops, a.backward_flops) == (b.forward_flops, b.backward_flops)
+    # dropout acts only while training
+    noisy = BatchedEnsembleMLPFactory(28, members=2, dropout=0.5)(0)
+    noisy.eval()
+    torch.testing.assert_close(noisy(x), noisy(x))
+
+
+def test_forecaster_horizon() -> None:
+    model = WindowForecasterFactory(64, 108, horizon=10)(0)
+    assert model(torch.zeros(3, 172)).shape == (3, 10)
+    assert parameter_count(model) == 15_297 + 9 * 65

@@ -7,8 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from orbitlearn.errors import DataError
-from orbitlearn.workloads.opssat import FEATURES, OpsSatWorkload, Standardizer, load_opssat
+from orbitlearn.errors import DataError, InputError
+from orbitlearn.workloads.opssat import (
+    FEATURES,
+    FeatureEncoder,
+    OpsSatWorkload,
+    Standardizer,
+    load_opssat,
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +34,73 @@ def test_real_table_official_split(table_path: Path) -> None:
     assert len(load_opssat(table_path.parent)) == 2123
 
 
-def test_standardisation_uses_training_rows_only(table_path: Path) -> None:
-    w = OpsSatWorkload(load_opssat(table_path))
-    np.testing.assert_allclose(w.train.inputs.mean(axis=0), 0.0, atol=1e-4)
-    np.testing.assert_allclose(w.train.inputs.std(axis=0), 1.0, atol=1e-3)
+def test_inputs_use_training_rows_only(table_path: Path) -> None:
+    t = load_opssat(table_path)
+    w = OpsSatWorkload(t, transform="log")
+    # 18 log-mapped features and the sampling interval, standardised; then 9 channel columns
+    assert w.encoder.width == 18 + 1 + 9 and w.train.inputs.shape == (1594, 28)
+    scaled = w.train.inputs[:, :19]
+    np.testing.assert_allclose(scaled.mean(axis=0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(scaled.std(axis=0), 1.0, atol=1e-3)
     # the test rows are transformed with the training statistics, so they are not centred
-    assert np.abs(w.test.inputs.mean(axis=0)).max() > 0.01
+    assert np.abs(w.test.inputs[:, :19].mean(axis=0)).max() > 0.01
+    onehot = w.train.inputs[:, 19:]
+    assert set(np.unique(onehot).tolist()) == {0.0, 1.0} and (onehot.sum(axis=1) == 1).all()
+    assert w.encoder.rules[FEATURES.index("var")] == "log"
+    assert w.encoder.rules[FEATURES.index("smooth10_n_peaks")] == "log1p"
+    assert w.encoder.rules[FEATURES.index("skew")] == "asinh"
+    # log-mapping spreads the variances: standardised raw, 63 % of the segments lie within
+    # 0.01 sd of the median (one outlier sets the scale); log-mapped, 6 %
+    raw = OpsSatWorkload(t, transform="standard", channels=False, sampling=False)
+    assert raw.train.inputs.shape == (1594, 18)
+    var = FEATURES.index("var")
+    for inputs, share in ((raw.train.inputs, 0.6), (scaled, 0.1)):
+        near = np.abs(inputs[:, var] - np.median(inputs[:, var])) < 0.01
+        assert (near.mean() > share) == (share > 0.5)
     assert w.train.inputs.dtype == np.float32 and w.train.targets.dtype == np.float32
     assert len(w.train) == 1594 and len(w.test) == 529
     assert w.metric_name == "f1" and w.higher_is_better
+
+
+def test_cross_validation_folds_come_from_training_rows(table_path: Path) -> None:
+    t = load_opssat(table_path)
+    train = t.train.copy()
+    train[np.flatnonzero(t.train)[:100]] = False  # the first 100 training rows held out
+    fold = t.with_split(train, t.train)
+    assert len(fold) == 1594 and int((~fold.train).sum()) == 100
+    assert set(fold.segment.tolist()) == set(t.segment[t.train].tolist())
+
+
+def test_relative_features_use_each_channels_nominal_rows() -> None:
+    features = np.array([[1.0], [1.0], [100.0], [100.0], [100.0], [1e4]])
+    channel = np.array(["a", "a", "b", "b", "b", "b"])
+    nominal = np.array([True, True, True, True, True, False])
+    with pytest.raises(InputError, match="Expected `nominal` to be the training rows"):
+        FeatureEncoder.fit(features, transform="relative")
+    enc = FeatureEncoder.fit(features, transform="relative", row_channel=channel, nominal=nominal)
+    assert enc.rules == ("identity", "log") and enc.relative_channels == ("a", "b")
+    # fewer than 10 nominal rows each: both channels use the statistics of all nominal rows
+    assert enc.relative_mean is not None
+    np.testing.assert_array_equal(enc.relative_mean[0], enc.relative_mean[2])
+    np.testing.assert_array_equal(enc.relative_mean[1], enc.relative_mean[2])
+    many = np.r_[np.full(10, 1.0), np.full(10, 100.0)][:, None] * np.exp(
+        np.random.default_rng(0).normal(0, 0.1, (20, 1))
+    )
+    names = np.array(["a"] * 10 + ["b"] * 10)
+    enc = FeatureEncoder.fit(
+        many, transform="relative", row_channel=names, nominal=np.ones(20, bool)
+    )
+    assert enc.relative_channels == ("a", "b")
+    # the same value 100 is ordinary for b but far above a's nominal level; unseen: pooled
+    x = enc.apply(np.array([[100.0], [100.0], [100.0]]), np.array(["a", "b", "z"]))
+    assert x[0, 1] > x[2, 1] > x[1, 1]
+
+
+def test_encoder_options_are_checked(table_path: Path) -> None:
+    with pytest.raises(InputError, match="Expected `transform` to be one of standard, log"):
+        OpsSatWorkload(load_opssat(table_path), transform="rank")
+    with pytest.raises(InputError, match=r"Expected `threshold` to be a probability in \(0, 1\)"):
+        OpsSatWorkload(load_opssat(table_path), threshold=1.0)
 
 
 def test_non_iid_split_gives_whole_channels(table_path: Path) -> None:

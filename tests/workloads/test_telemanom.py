@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from orbitlearn.errors import DataError
+from orbitlearn.errors import DataError, InputError
 from orbitlearn.workloads.telemanom import (
     TelemanomWorkload,
     load_telemanom,
@@ -85,6 +85,21 @@ def test_workload_on_a_small_layout(two_crafts: Path) -> None:
     a1 = w.train.source == "A-1"
     assert w.train.position[a1].max() < w.validation.position[w.validation.source == "A-1"].min()
     assert w.metric_name == "f0_5"
+
+
+def test_multi_step_targets(two_crafts: Path) -> None:
+    data = load_telemanom(two_crafts, channels=["A-1"])
+    one = TelemanomWorkload(data, window=32, validation_fraction=0.0)
+    w = TelemanomWorkload(data, window=32, horizon=5, validation_fraction=0.0)
+    # (400 - 32 - 5 + 1) windows, each with the next 5 values; the first is the 1-step target
+    assert w.train.targets.shape == (364, 5) and w.train.inputs.shape == (364, 36)
+    np.testing.assert_array_equal(w.train.targets[:, 0], one.train.targets[:364])
+    np.testing.assert_array_equal(w.train.targets[1:, 0], w.train.targets[:-1, 1])
+    # the test stream is forecast one step ahead at every point
+    model = w.model_factory(0)
+    assert w.forecast(model, w.test.inputs).shape == (300 - 32,)
+    with pytest.raises(InputError, match="Expected `horizon` to be an integer >= 1, actual: 0"):
+        TelemanomWorkload(data, window=32, horizon=0)
 
 
 def test_missing_directory_and_files(tmp_path: Path, two_crafts: Path) -> None:

@@ -142,6 +142,13 @@ def evaluate_opssat_command(
     steps: Annotated[int, typer.Option("--steps", help="training steps")] = 2000,
     members: Annotated[int, typer.Option("--members", help="MLPs in the ensemble")] = 8,
     hidden: Annotated[int, typer.Option("--hidden", help="hidden units per MLP layer")] = 64,
+    transform: Annotated[
+        str,
+        typer.Option(
+            "--transform",
+            help="feature map before standardising: standard, log, both or relative",
+        ),
+    ] = "standard",
     healing: HealingOption = "none",
     device: DeviceOption = "jetson-orin-nano-15w",
     output_format: FormatOption = "table",
@@ -155,10 +162,21 @@ def evaluate_opssat_command(
     _check_positive("--members", members)
     if hidden < 2:
         raise InputError("--hidden", hidden, "an integer >= 2")
+    from orbitlearn.workloads.opssat import TRANSFORMS
+
+    if transform not in TRANSFORMS:
+        raise InputError("--transform", transform, f"one of {', '.join(TRANSFORMS)}")
     from orbitlearn.workloads.evaluate import evaluate_opssat
 
     report = evaluate_opssat(
-        data, seed=seed, steps=steps, members=members, hidden=hidden, healing=healing, device=device
+        data,
+        seed=seed,
+        steps=steps,
+        members=members,
+        hidden=hidden,
+        transform=transform,
+        healing=healing,
+        device=device,
     )
     typer.echo(json.dumps(report, indent=2) if output_format == "json" else render_opssat(report))
 
@@ -183,6 +201,20 @@ def evaluate_telemanom_command(
     steps: Annotated[int, typer.Option("--steps", help="training steps per model")] = 600,
     window: Annotated[int, typer.Option("--window", help="past values the forecaster sees")] = 64,
     model: Annotated[str, typer.Option("--model", help="forecaster: mlp or cnn")] = "mlp",
+    hidden: Annotated[int, typer.Option("--hidden", help="hidden units per layer")] = 128,
+    command_lags: Annotated[
+        int, typer.Option("--command-lags", help="command rows of the last steps as inputs")
+    ] = 8,
+    residual: Annotated[
+        bool,
+        typer.Option(
+            "--residual/--absolute",
+            help="forecast the change from the last value, or the value itself",
+        ),
+    ] = True,
+    horizon: Annotated[
+        int, typer.Option("--horizon", help="values ahead the forecaster is trained on")
+    ] = 1,
     shared: Annotated[
         bool,
         typer.Option(
@@ -201,6 +233,10 @@ def evaluate_telemanom_command(
     _check_format(output_format)
     _check_positive("--steps", steps)
     _check_positive("--window", window)
+    _check_positive("--hidden", hidden)
+    _check_positive("--horizon", horizon)
+    if not 0 <= command_lags <= window:
+        raise InputError("--command-lags", command_lags, f"an integer in [0, --window={window}]")
     if model not in ("mlp", "cnn"):
         raise InputError("--model", model, "one of 'mlp', 'cnn'")
     chosen = None
@@ -215,7 +251,11 @@ def evaluate_telemanom_command(
         seed=seed,
         steps=steps,
         window=window,
+        hidden=hidden,
         kind=model,
+        horizon=horizon,
+        command_lags=command_lags,
+        residual=residual,
         per_channel=not shared,
         spacecraft=spacecraft,
         channels=chosen,

@@ -9,7 +9,14 @@ sees, so
 - a labelled sequence overlapped by none is a false negative,
 - a predicted sequence that overlaps no labelled sequence is a false positive.
 
-Sequences are inclusive index ranges ``(start, end)`` into one channel's series.
+So several predicted sequences on one labelled sequence make one true positive and no false
+positive, and one predicted sequence across two labelled sequences makes two true positives:
+the rule of ``evaluate_sequences`` in the telemanom code released with the paper (later
+versions credit only the first labelled sequence a predicted one overlaps).
+
+Sequences are inclusive index ranges ``(start, end)`` into one channel's series (for the
+telemanom layout, indices of the test file; the forecaster's first ``window`` points are
+shifted back in, as telemanom's later code does with its ``l_s``).
 
 Everything here is plain numpy; the tests compare it with scikit-learn.
 """

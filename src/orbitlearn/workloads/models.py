@@ -19,6 +19,7 @@ counted with :class:`torch.utils.flop_counter.FlopCounterMode` through
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,8 @@ from orbitlearn.onboard.flops import count_step_flops
 from orbitlearn.workloads.base import LossFn
 
 __all__ = [
+    "BatchedEnsembleMLP",
+    "BatchedEnsembleMLPFactory",
     "EnsembleMLP",
     "EnsembleMLPFactory",
     "ModelCost",
@@ -88,6 +91,56 @@ class EnsembleMLP(nn.Module):
         return torch.cat([member(x) for member in self.members], dim=1)
 
 
+class BatchedEnsembleMLP(nn.Module):
+    """The :class:`EnsembleMLP` architecture with the members' weights stacked.
+
+    Every layer holds ``(members, fan_in, fan_out)`` weights and runs all members in one
+    batched matrix product, which trains several times faster on a CPU than a loop over
+    members. Same parameter count and FLOPs as :class:`EnsembleMLP` of the same shape;
+    initialisation as :class:`torch.nn.Linear` (uniform in ``+-1/sqrt(fan_in)``).
+
+    Input ``(batch, n_features)``; output logits ``(batch, members)``.
+
+    >>> model = BatchedEnsembleMLP(18, hidden=64, members=8)
+    >>> model(torch.zeros(5, 18)).shape, parameter_count(model)
+    (torch.Size([5, 8]), 59912)
+    """
+
+    def __init__(
+        self, n_features: int, *, hidden: int = 64, members: int = 8, dropout: float = 0.1
+    ) -> None:
+        super().__init__()
+        _positive_int("n_features", n_features)
+        _positive_int("members", members)
+        if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 2:
+            raise InputError("hidden", hidden, "an integer >= 2")
+        if not 0.0 <= dropout < 1.0:
+            raise InputError("dropout", dropout, "a number in [0, 1)")
+        self.dropout = dropout
+        widths = [n_features, hidden, hidden, hidden // 2, 1]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in itertools.pairwise(widths):
+            bound = 1.0 / fan_in**0.5
+            self.weights.append(
+                nn.Parameter(torch.empty(members, fan_in, fan_out).uniform_(-bound, bound))
+            )
+            self.biases.append(
+                nn.Parameter(torch.empty(members, 1, fan_out).uniform_(-bound, bound))
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.unsqueeze(0).expand(self.weights[0].shape[0], -1, -1)
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            h = torch.baddbmm(b, h, w)
+            if i < last:
+                h = torch.relu(h)
+                if i < last - 1 and self.dropout > 0:
+                    h = nn.functional.dropout(h, self.dropout, self.training)
+        return h.squeeze(2).transpose(0, 1)
+
+
 def ensemble_probability(logits: torch.Tensor) -> torch.Tensor:
     """Mean member probability, shape ``(batch,)``, from logits ``(batch, members)``."""
     return torch.sigmoid(logits).mean(dim=1)
@@ -117,11 +170,32 @@ class EnsembleMLPFactory:
             )
 
 
+@dataclass(frozen=True)
+class BatchedEnsembleMLPFactory:
+    """Picklable ``seed -> BatchedEnsembleMLP``."""
+
+    n_features: int
+    hidden: int = 64
+    members: int = 8
+    dropout: float = 0.1
+
+    def __call__(self, seed: int) -> nn.Module:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed))
+            return BatchedEnsembleMLP(
+                self.n_features, hidden=self.hidden, members=self.members, dropout=self.dropout
+            )
+
+
 class WindowForecaster(nn.Module):
     """Next-value forecaster over window features.
 
     Input ``(batch, window + n_extra)``: the last ``window`` values of the channel, then
-    ``n_extra`` summary features (commands); output ``(batch,)``: the predicted next value.
+    ``n_extra`` summary features (commands); output ``(batch,)``: the predicted next value
+    (``(batch, horizon)``, the next ``horizon`` values, with ``horizon`` > 1; telemanom trains
+    on 10 and uses the first). ``residual=True``: the network predicts the change from the
+    last value in the window, which is added back, so an untrained network starts from the
+    naive forecast "no change" (a strong one for step-like housekeeping telemetry).
 
     ``kind="mlp"``: an MLP with two hidden layers of ``hidden`` units. ``kind="cnn"``: two
     strided 1D convolutions (``channels`` filters, kernel 5, stride 2) over the value window,
@@ -142,9 +216,12 @@ class WindowForecaster(nn.Module):
         hidden: int = 64,
         kind: str = "mlp",
         channels: int = 8,
+        horizon: int = 1,
+        residual: bool = False,
     ) -> None:
         super().__init__()
         _positive_int("window", window)
+        _positive_int("horizon", horizon)
         if isinstance(n_extra, bool) or not isinstance(n_extra, int) or n_extra < 0:
             raise InputError("n_extra", n_extra, "an integer >= 0")
         _positive_int("hidden", hidden)
@@ -152,6 +229,8 @@ class WindowForecaster(nn.Module):
             raise InputError("kind", kind, "one of 'mlp', 'cnn'")
         self.window = window
         self.kind = kind
+        self.horizon = horizon
+        self.residual = residual
         self.conv: nn.Module | None = None
         width = window
         if kind == "cnn":
@@ -172,14 +251,18 @@ class WindowForecaster(nn.Module):
             nn.ReLU(),
             nn.Linear(hidden, hidden),
             nn.ReLU(),
-            nn.Linear(hidden, 1),
+            nn.Linear(hidden, horizon),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         values, extra = x[:, : self.window], x[:, self.window :]
+        last = values[:, -1:]
         if self.conv is not None:
             values = self.conv(values[:, None, :])
-        return self.head(torch.cat([values, extra], dim=1)).squeeze(1)
+        out = self.head(torch.cat([values, extra], dim=1))
+        if self.residual:
+            out = out + last
+        return out.squeeze(1) if self.horizon == 1 else out
 
 
 def forecast_mse_loss(prediction: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -196,6 +279,8 @@ class WindowForecasterFactory:
     hidden: int = 64
     kind: str = "mlp"
     channels: int = 8
+    horizon: int = 1
+    residual: bool = False
 
     def __call__(self, seed: int) -> nn.Module:
         with torch.random.fork_rng(devices=[]):
@@ -206,6 +291,8 @@ class WindowForecasterFactory:
                 hidden=self.hidden,
                 kind=self.kind,
                 channels=self.channels,
+                horizon=self.horizon,
+                residual=self.residual,
             )
 
 

@@ -6,17 +6,18 @@ segment: ``segment`` (id), ``anomaly`` (0/1 label), ``train`` (1: the official t
 0: the test split), ``channel`` (the telemetry channel's name), ``sampling`` (the sampling
 interval) and 18 hand-crafted features of the segment (:data:`FEATURES`).
 
-:func:`load_opssat` reads and checks it; :class:`OpsSatWorkload` standardises the features with
-statistics of the training rows only and detects anomalous segments with an
-:class:`~orbitlearn.workloads.models.EnsembleMLP` (F1 at probability 0.5). For federated
-learning, satellites get whole channels (non-IID) or random rows (IID).
+:func:`load_opssat` reads and checks it; :class:`OpsSatWorkload` encodes each segment
+(:class:`FeatureEncoder`: by default the 18 features standardised with statistics of the
+training rows only, the sampling interval and a one-hot channel) and detects anomalous
+segments with a :class:`~orbitlearn.workloads.models.BatchedEnsembleMLP` (F1 at probability
+0.5). For federated learning, satellites get whole channels (non-IID) or random rows (IID).
 """
 
 from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,11 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from orbitlearn.errors import DataError
+from orbitlearn.errors import DataError, InputError
 from orbitlearn.workloads.base import LossFn, Metric, ModelFactory, Samples, Workload
 from orbitlearn.workloads.metrics import auc_pr, auc_roc, binary_scores
 from orbitlearn.workloads.models import (
-    EnsembleMLPFactory,
+    BatchedEnsembleMLPFactory,
     ensemble_bce_loss,
     ensemble_probability,
 )
@@ -37,6 +38,8 @@ from orbitlearn.workloads.models import (
 __all__ = [
     "FEATURES",
     "META_COLUMNS",
+    "TRANSFORMS",
+    "FeatureEncoder",
     "OpsSatTable",
     "OpsSatWorkload",
     "Standardizer",
@@ -93,6 +96,23 @@ class OpsSatTable:
 
     def __len__(self) -> int:
         return int(self.segment.size)
+
+    def with_split(self, train: NDArray[np.bool_], keep: NDArray[np.bool_]) -> OpsSatTable:
+        """The rows ``keep`` with ``train`` as their training flags (a cross-validation fold).
+
+        Args:
+            train: new training flags, shape ``(n,)`` (rows not kept are ignored).
+            keep: the rows to keep, shape ``(n,)``.
+        """
+        return replace(
+            self,
+            segment=self.segment[keep],
+            anomaly=self.anomaly[keep],
+            train=np.asarray(train, dtype=bool)[keep],
+            channel=self.channel[keep],
+            sampling=self.sampling[keep],
+            features=self.features[keep],
+        )
 
 
 def _resolve(path: str | Path) -> Path:
@@ -226,6 +246,198 @@ class Standardizer:
         return ((features - self.mean) / self.scale).astype(np.float32)
 
 
+#: Ways :class:`FeatureEncoder` can map the 18 features before standardising them.
+TRANSFORMS = ("standard", "log", "both", "relative")
+#: A channel needs this many nominal training rows for its own statistics in "relative".
+MIN_CHANNEL_ROWS = 10
+
+
+def _log_rules(features: NDArray[np.float64]) -> tuple[tuple[str, ...], NDArray[np.float64]]:
+    lows = features.min(axis=0)
+    rules = tuple("log" if low > 0 else "log1p" if low == 0 else "asinh" for low in lows)
+    medians = np.median(np.abs(features), axis=0)
+    offsets = np.where(
+        np.array([r == "log" for r in rules]), lows, np.where(medians > 0, medians, 1.0)
+    )
+    return rules, offsets
+
+
+@dataclass(frozen=True)
+class FeatureEncoder:
+    """Model inputs of OPS-SAT-AD rows, with every statistic taken from the training rows.
+
+    ``transform`` picks the blocks of feature columns, each standardised with the training
+    rows' mean and standard deviation:
+
+    - ``"standard"``: the 18 features as they are;
+    - ``"log"``: each feature mapped by a rule chosen from its training values: ``log(x)``
+      where they are all positive (variances, durations: they span up to ten orders of
+      magnitude, so standardising them raw squeezes nearly all segments into one value),
+      ``log(1 + x)`` where they are non-negative with zeros (peak counts), and
+      ``asinh(x / m)`` with ``m`` the median of ``|x|`` where they take both signs (mean,
+      skew, kurtosis); values of other rows below a positive feature's training minimum are
+      clipped to it;
+    - ``"both"``: the standard block, then the log block;
+    - ``"relative"``: the standard block, then the log block measured against the row's own
+      channel: ``asinh((v - mean_c) / sd_c)`` with the mean and standard deviation of the log
+      block over the channel's *nominal* training rows (all nominal training rows where the
+      channel has fewer than :data:`MIN_CHANNEL_ROWS`, or is unseen). A variance that is
+      ordinary for one channel can be anomalous for another.
+
+    ``channels``: one-hot columns of the training rows' channels (an unseen channel gets all
+    zeros); ``sampling``: the sampling interval as one more standardised column.
+
+    >>> enc = FeatureEncoder.fit(np.array([[1e-9, 0.0], [1e-3, 2.0]]), transform="log")
+    >>> enc.rules, enc.apply(np.array([[1e-6, 1.0]])).astype(float).round(2).tolist()
+    (('log', 'log1p'), [[0.0, 0.26]])
+    """
+
+    transform: str
+    rules: tuple[str, ...]
+    offsets: NDArray[np.float64]
+    standardizer: Standardizer
+    channels: tuple[str, ...] = ()
+    sampling: bool = False
+    relative_channels: tuple[str, ...] = ()
+    relative_mean: NDArray[np.float64] | None = None
+    relative_scale: NDArray[np.float64] | None = None
+
+    @classmethod
+    def fit(
+        cls,
+        features: NDArray[np.float64],
+        *,
+        transform: str = "log",
+        channel: NDArray[np.str_] | None = None,
+        sampling: NDArray[np.float64] | None = None,
+        row_channel: NDArray[np.str_] | None = None,
+        nominal: NDArray[np.bool_] | None = None,
+    ) -> FeatureEncoder:
+        """Fit on the training rows.
+
+        Args:
+            features: the training rows' features, shape ``(n, k)``.
+            transform: one of :data:`TRANSFORMS`.
+            channel: the rows' channels, for one-hot columns (None: no such columns).
+            sampling: the rows' sampling intervals, for a sampling column (None: none).
+            row_channel, nominal: the rows' channels and which rows are nominal, shape
+                ``(n,)``; needed by ``"relative"``.
+
+        Raises:
+            InputError: an unknown transform, or ``"relative"`` without ``row_channel`` and
+                ``nominal``.
+        """
+        if transform not in TRANSFORMS:
+            raise InputError("transform", transform, f"one of {', '.join(TRANSFORMS)}")
+        k = features.shape[1]
+        identity = tuple("identity" for _ in range(k))
+        if transform == "standard":
+            rules, offsets = identity, np.zeros(k)
+        else:
+            log_rules, log_offsets = _log_rules(features)
+            if transform == "log":
+                rules, offsets = log_rules, log_offsets
+            else:
+                rules, offsets = identity + log_rules, np.r_[np.zeros(k), log_offsets]
+        relative: dict[str, Any] = {}
+        if transform == "relative":
+            if row_channel is None or nominal is None:
+                raise InputError(
+                    "nominal", None, "the training rows' channels and nominal flags for 'relative'"
+                )
+            logged = _apply_rules(features, log_rules, log_offsets)
+            names = sorted(set(row_channel[nominal].tolist()))
+            means, scales = [], []
+            for name in [*names, ""]:  # "" holds the statistics of all nominal rows
+                rows = nominal & (row_channel == name) if name else nominal
+                if name and rows.sum() < MIN_CHANNEL_ROWS:
+                    rows = nominal
+                std = logged[rows].std(axis=0)
+                means.append(logged[rows].mean(axis=0))
+                scales.append(np.where(std > 0, std, 1.0))
+            relative = {
+                "relative_channels": tuple(names),
+                "relative_mean": np.array(means),
+                "relative_scale": np.array(scales),
+            }
+        channels = tuple(sorted(set(channel.tolist()))) if channel is not None else ()
+        draft = cls(transform, rules, offsets, Standardizer(np.zeros(0), np.ones(0)), **relative)
+        mapped = draft._mapped(features, row_channel, sampling)
+        return cls(
+            transform,
+            rules,
+            offsets,
+            Standardizer.fit(mapped),
+            channels,
+            sampling is not None,
+            **relative,
+        )
+
+    def _mapped(
+        self,
+        features: NDArray[np.float64],
+        row_channel: NDArray[np.str_] | None,
+        sampling: NDArray[np.float64] | None,
+    ) -> NDArray[np.float64]:
+        k = features.shape[1]
+        x = _apply_rules(np.tile(features, len(self.rules) // k), self.rules, self.offsets)
+        if self.relative_mean is not None and self.relative_scale is not None:
+            assert row_channel is not None
+            lookup = {name: i for i, name in enumerate(self.relative_channels)}
+            index = np.array([lookup.get(str(c), len(lookup)) for c in row_channel], dtype=int)
+            x[:, k:] = np.arcsinh(
+                (x[:, k:] - self.relative_mean[index]) / self.relative_scale[index]
+            )
+        if sampling is not None:
+            x = np.concatenate([x, np.asarray(sampling, dtype=np.float64)[:, None]], axis=1)
+        return x
+
+    @property
+    def width(self) -> int:
+        """Number of model inputs."""
+        return len(self.rules) + int(self.sampling) + len(self.channels)
+
+    def apply(
+        self,
+        features: NDArray[np.float64],
+        channel: NDArray[np.str_] | None = None,
+        sampling: NDArray[np.float64] | None = None,
+    ) -> NDArray[np.float32]:
+        """Model inputs ``(n, width)`` float32 of rows ``features`` ``(n, k)``.
+
+        Raises:
+            InputError: the channels or the sampling the encoder was fitted with are missing.
+        """
+        if self.sampling and sampling is None:
+            raise InputError("sampling", None, "the rows' sampling intervals (fitted with them)")
+        if (self.channels or self.relative_mean is not None) and channel is None:
+            raise InputError("channel", None, "the rows' channel names (fitted with them)")
+        mapped = self._mapped(features, channel, sampling if self.sampling else None)
+        x = self.standardizer.apply(mapped)
+        if self.channels:
+            assert channel is not None
+            onehot = (channel[:, None] == np.asarray(self.channels)[None, :]).astype(np.float32)
+            x = np.concatenate([x, onehot], axis=1)
+        return x
+
+
+def _apply_rules(
+    features: NDArray[np.float64], rules: tuple[str, ...], offsets: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Each column of ``features`` mapped by its rule (see :class:`FeatureEncoder`)."""
+    columns = []
+    for j, rule in enumerate(rules):
+        x = features[:, j]
+        if rule == "log":
+            x = np.log(np.maximum(x, offsets[j]))
+        elif rule == "log1p":
+            x = np.log1p(np.maximum(x, 0.0))
+        elif rule == "asinh":
+            x = np.arcsinh(x / offsets[j])
+        columns.append(x)
+    return np.stack(columns, axis=1)
+
+
 def _probabilities(model: nn.Module, inputs: NDArray[np.float32]) -> NDArray[np.float64]:
     model.eval()
     with torch.no_grad():
@@ -236,11 +448,14 @@ class OpsSatWorkload(Workload):
     """Anomalous-segment detection on OPS-SAT-AD (official split).
 
     Args:
-        table: the loaded table (see :func:`load_opssat`).
-        hidden, members, dropout: the :class:`~orbitlearn.workloads.models.EnsembleMLP`.
+        table: the loaded table (see :func:`load_opssat`); its ``train`` flags say which rows
+            train (the official split, or a fold of a cross-validation, see
+            :meth:`OpsSatTable.with_split`).
+        hidden, members, dropout: the :class:`~orbitlearn.workloads.models.BatchedEnsembleMLP`.
         threshold: probability above which a segment is called anomalous.
+        transform, channels, sampling: the inputs (see :class:`FeatureEncoder`).
 
-    Samples: inputs are the standardised features ``(n, 18)`` float32, targets the anomaly
+    Samples: inputs are the encoded features ``(n, width)`` float32, targets the anomaly
     labels as float32 ``(n,)``, the source is the channel and the position the segment id.
     """
 
@@ -255,18 +470,31 @@ class OpsSatWorkload(Workload):
         members: int = 8,
         dropout: float = 0.1,
         threshold: float = 0.5,
+        transform: str = "standard",
+        channels: bool = True,
+        sampling: bool = True,
     ) -> None:
+        if not 0.0 < threshold < 1.0:
+            raise InputError("threshold", threshold, "a probability in (0, 1)")
         self.table = table
         self.threshold = threshold
-        self.standardizer = Standardizer.fit(table.features[table.train])
-        self._factory = EnsembleMLPFactory(len(FEATURES), hidden, members, dropout)
+        rows = table.train
+        self.encoder = FeatureEncoder.fit(
+            table.features[rows],
+            transform=transform,
+            channel=table.channel[rows] if channels else None,
+            sampling=table.sampling[rows] if sampling else None,
+            row_channel=table.channel[rows],
+            nominal=~table.anomaly[rows],
+        )
+        self._factory = BatchedEnsembleMLPFactory(self.encoder.width, hidden, members, dropout)
         self.train = self._samples(table.train)
         self.test = self._samples(~table.train)
 
     def _samples(self, rows: NDArray[np.bool_]) -> Samples:
         t = self.table
         return Samples(
-            inputs=self.standardizer.apply(t.features[rows]),
+            inputs=self.encoder.apply(t.features[rows], t.channel[rows], t.sampling[rows]),
             targets=t.anomaly[rows].astype(np.float32),
             source=t.channel[rows],
             position=t.segment[rows],

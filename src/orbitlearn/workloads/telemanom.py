@@ -287,28 +287,39 @@ def load_telemanom(
 
 
 def window_features(
-    series: NDArray[np.float32], window: int
+    series: NDArray[np.float32], window: int, command_lags: int = 0
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """Forecasting samples from a ``(time, dims)`` series.
 
     Sample ``i`` predicts the value ``series[i + window, 0]`` from rows ``i .. i + window - 1``:
     the ``window`` past values of column 0, then for each command column (1..dims-1) whether
-    it is set in the last row and whether it is set anywhere in the window.
+    it is set in the last row and whether it is set anywhere in the window, then (with
+    ``command_lags`` = L > 0) the command columns of the last L rows themselves, the latest
+    row first, so the model sees how long ago a command was sent.
 
     Returns:
-        ``(inputs, targets)``: shapes ``(time - window, window + 2 (dims - 1))`` and
+        ``(inputs, targets)``: shapes ``(time - window, window + (2 + L) (dims - 1))`` and
         ``(time - window,)``, float32.
 
     Raises:
-        InputError: the series is not longer than ``window``.
+        InputError: the series is not longer than ``window``, or ``command_lags`` is not in
+            ``[0, window]``.
 
     >>> s = np.zeros((6, 2), np.float32); s[:, 0] = np.arange(6); s[1, 1] = 1
     >>> x, y = window_features(s, 3)
     >>> x.tolist(), y.tolist()
     ([[0.0, 1.0, 2.0, 0.0, 1.0], [1.0, 2.0, 3.0, 0.0, 1.0], [2.0, 3.0, 4.0, 0.0, 0.0]], [3.0, 4.0, 5.0])
+    >>> window_features(s, 3, command_lags=2)[0][:, 5:].tolist()  # rows t-1, t-2 of command 1
+    [[0.0, 1.0], [0.0, 0.0], [0.0, 0.0]]
     """
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise InputError("window", window, "an integer >= 1")
+    if (
+        isinstance(command_lags, bool)
+        or not isinstance(command_lags, int)
+        or not 0 <= command_lags <= window
+    ):
+        raise InputError("command_lags", command_lags, f"an integer in [0, window={window}]")
     n_time, dims = series.shape
     if n_time <= window:
         raise InputError("series", f"{n_time} time steps", f"more than window = {window}")
@@ -321,6 +332,7 @@ def window_features(
         counts = np.vstack([np.zeros((1, dims - 1), np.int64), np.cumsum(commands, axis=0)])
         any_in_window = (counts[window : window + n] - counts[:n]) > 0
         parts += [last, any_in_window]
+        parts += [commands[window - 1 - k : window - 1 - k + n] for k in range(command_lags)]
     inputs = np.concatenate([p.astype(np.float32) for p in parts], axis=1)
     return inputs, series[window:, 0].astype(np.float32)
 
@@ -367,7 +379,13 @@ class TelemanomWorkload(Workload):
         data: the channels (one model serves all of them; give one channel for
             telemanom's one-model-per-channel protocol).
         window: past values the forecaster sees.
-        hidden, kind: the :class:`~orbitlearn.workloads.models.WindowForecaster`.
+        hidden, kind, horizon: the :class:`~orbitlearn.workloads.models.WindowForecaster`
+            (``horizon`` > 1: trained to forecast that many next values; detection uses the
+            first).
+        command_lags: command rows of the last steps given to the model (see
+            :func:`window_features`).
+        residual: the forecaster predicts the change from the last value (see
+            :class:`~orbitlearn.workloads.models.WindowForecaster`).
         validation_fraction: the last share (in time) of each channel's training windows held
             out for model selection.
         thresholds: dynamic-threshold parameters.
@@ -391,11 +409,16 @@ class TelemanomWorkload(Workload):
         window: int = 64,
         hidden: int = 64,
         kind: str = "mlp",
+        horizon: int = 1,
+        command_lags: int = 0,
+        residual: bool = False,
         validation_fraction: float = 0.2,
         thresholds: DynamicThresholdConfig | None = None,
     ) -> None:
         if isinstance(window, bool) or not isinstance(window, int) or window < 1:
             raise InputError("window", window, "an integer >= 1")
+        if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+            raise InputError("horizon", horizon, "an integer >= 1")
         if not 0.0 <= validation_fraction < 1.0:
             raise InputError("validation_fraction", validation_fraction, "a number in [0, 1)")
         dims = {c.dims for c in data.channels}
@@ -405,13 +428,28 @@ class TelemanomWorkload(Workload):
                 "one model needs the same layout (train one model per channel instead)"
             )
         self.data = data
+        if (
+            isinstance(command_lags, bool)
+            or not isinstance(command_lags, int)
+            or not 0 <= command_lags <= window
+        ):
+            raise InputError("command_lags", command_lags, f"an integer in [0, window={window}]")
         self.window = window
+        self.horizon = horizon
+        self.command_lags = command_lags
         self.thresholds = thresholds or DynamicThresholdConfig()
         dim = dims.pop()
-        self._factory = WindowForecasterFactory(window, 2 * (dim - 1), hidden, kind)
+        self._factory = WindowForecasterFactory(
+            window,
+            (2 + command_lags) * (dim - 1),
+            hidden,
+            kind,
+            horizon=horizon,
+            residual=residual,
+        )
         train_parts, val_parts, test_parts = [], [], []
         for chan in data.channels:
-            n_windows = chan.train.shape[0] - window
+            n_windows = chan.train.shape[0] - window - horizon + 1
             n_val = round(n_windows * validation_fraction)
             if n_windows - n_val < 1 or (validation_fraction > 0 and n_val < 1):
                 raise DataError(
@@ -424,7 +462,7 @@ class TelemanomWorkload(Workload):
                     f"{data.root / 'test' / (chan.chan_id + '.npy')}: {chan.test.shape[0]} rows "
                     f"are too few for a window of {window}"
                 )
-            samples = self._samples(chan, chan.train)
+            samples = self._samples(chan, chan.train, horizon)
             cut = n_windows - n_val
             train_parts.append(samples.subset(np.arange(cut)))
             val_parts.append(samples.subset(np.arange(cut, n_windows)))
@@ -434,9 +472,14 @@ class TelemanomWorkload(Workload):
         self.test = _concat(test_parts)
         self._test_parts = test_parts
 
-    def _samples(self, chan: ChannelSeries, series: NDArray[np.float32]) -> Samples:
-        inputs, targets = window_features(series, self.window)
-        n = targets.size
+    def _samples(
+        self, chan: ChannelSeries, series: NDArray[np.float32], horizon: int = 1
+    ) -> Samples:
+        inputs, targets = window_features(series, self.window, self.command_lags)
+        if horizon > 1:
+            targets = np.lib.stride_tricks.sliding_window_view(targets, horizon).copy()
+            inputs = inputs[: targets.shape[0]]
+        n = targets.shape[0]
         return Samples(
             inputs,
             targets,
@@ -464,13 +507,19 @@ class TelemanomWorkload(Workload):
     def loss_fn(self) -> LossFn:
         return forecast_mse_loss
 
+    def forecast(self, model: nn.Module, inputs: NDArray[np.float32]) -> NDArray[np.float64]:
+        """The model's forecast of the next value for each row of ``inputs``, shape ``(n,)``."""
+        model.eval()
+        with torch.no_grad():
+            out = model(torch.from_numpy(inputs)).double().numpy()
+        return out[:, 0] if out.ndim == 2 else out
+
     def detect(self, model: nn.Module) -> list[ChannelResult]:
         """Forecast every channel's test series, threshold the errors, score against labels."""
         model.eval()
         results = []
         for chan, samples in zip(self.data.channels, self._test_parts, strict=True):
-            with torch.no_grad():
-                predicted = model(torch.from_numpy(samples.inputs)).double().numpy()
+            predicted = self.forecast(model, samples.inputs)
             values = samples.targets.astype(np.float64)
             errors = np.abs(values - predicted)
             found = detect_anomalies(errors, values, self.thresholds)

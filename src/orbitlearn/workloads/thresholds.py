@@ -35,6 +35,10 @@ Two methods:
      a stream of at least 2500 (250 of one of at least 1800), where the smoothing and the
      forecaster's window have too little history (telemanom: ``l_s`` = 250).
 
+  One deliberate difference: telemanom's code never judges the ``(n - 2100) mod 70`` points
+  just before the last 70 of a stream of ``n`` (its last window judges only the final 70);
+  here every point is judged.
+
   Each sequence gets the paper's score ``(max(e_seq) - eps) / (mean(e_s) + std(e_s))``; each
   point a continuous score (its smoothed error in standard deviations above the mean of the
   window that judged it) for AUC.
