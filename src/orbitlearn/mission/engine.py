@@ -20,14 +20,23 @@ starts only when the battery is at or above ``satellite.min_soc_to_train`` (and,
 outside the SAA or eclipse) and gets the energy above the battery's lower limit as its budget;
 its simulated duration is its steps times the counted FLOPs over the device's rate, at most
 :data:`MAX_SLICE_S` (so rates and the battery are read again at least that often). The memory
-upset rate of the slice is the timeline's rate averaged over it; device resets are drawn by the
+upset rate of the slice is the timeline's rate averaged over it (the onboard trainer exposes
+the state while a step computes and, between slices of one round, while it waits in memory);
+device resets are drawn by the
 engine from the timeline's reset rate (a Poisson process per satellite), stop the slice at the
 reset time and cost the work since the last onboard checkpoint plus ``satellite.reboot_s``.
 Resets are drawn while a satellite trains (its volatile training state is what a reset
 destroys); an update waiting for a contact is held in non-volatile storage.
 
 Transfers (:mod:`orbitlearn.mission.links`) take frame bytes / rate + acquisition per pass +
-light time, span passes when needed, and charge the radio's power while data flows. Checkpoints
+light time, span passes when needed, and charge the radio's power while data flows; a satellite
+starts at most ``links.exchanges_per_pass`` uploads and downloads per pass.
+
+With a parallel executor (process pool, Ray) slices of different satellites that overlap in
+mission time train at once, and more: when a global model's download is scheduled, the slice its
+arrival will start is already known and is submitted then (speculatively); at the arrival the
+engine uses that result only if the job it would submit is identical, so results never depend
+on the executor. Checkpoints
 of the whole mission state are written every ``output.checkpoint_every_h`` and a run resumed
 from one ends exactly where the uninterrupted run ends (:func:`orbitlearn.mission.runner`).
 """
@@ -403,14 +412,7 @@ class MissionEngine:
         n = min(remaining, by_energy, by_time)
         soc = self.battery.soc_at(i, t)
         if soc < cfg.min_soc_to_train - 1e-12 or n <= 0:
-            self._wait(i, t, "battery")
-            target = max(cfg.min_soc_to_train, self.battery.battery.soc_min + 1e-6)
-            if n <= 0:
-                extra = step_j / 3600.0 / self.battery.battery.discharge_efficiency
-                target = max(target, soc + extra / self.battery.capacity_wh)
-            ready = self.battery.time_to_reach_s(i, t, min(target, self.battery.battery.soc_max))
-            if math.isfinite(ready) and ready < b.end_s:
-                self.queue.push(max(ready, t), EventKind.BATTERY_READY, sat=i)
+            self._wait_for_charge(i, t, step_j if n <= 0 else 0.0, cfg.min_soc_to_train)
             return
         self._stop_waiting(i, t)
         reset_s = self._draw_reset_s(i, t, t + n * step_s)
@@ -568,8 +570,23 @@ class MissionEngine:
             rnd.checkpoint = (result.checkpoint[0], result.checkpoint[2])
         if rnd.steps_done >= rnd.steps_total:
             self._finish_round(i, t, result)
+        elif result.steps == 0:
+            # no progress (the energy budget did not cover a step): wait for more charge
+            self._wait_for_charge(i, t, 2.0 * self.build.step_joules)
         else:
             self._start_slice(i, t)
+
+    def _wait_for_charge(self, i: int, t: float, joules: float, soc: float | None = None) -> None:
+        """Wait (``waiting_battery``) until the battery holds ``joules`` more than now, and at
+        least ``soc``; a BATTERY_READY event then tries again."""
+        bank = self.battery
+        self._wait(i, t, "battery")
+        now_soc = bank.soc_at(i, t)
+        extra = joules / 3600.0 / bank.battery.discharge_efficiency / bank.capacity_wh
+        target = max(now_soc + extra, soc if soc is not None else 0.0, bank.battery.soc_min + 1e-6)
+        ready = bank.time_to_reach_s(i, t, min(target, bank.battery.soc_max))
+        if math.isfinite(ready) and ready < self.build.end_s:
+            self.queue.push(max(ready, t), EventKind.BATTERY_READY, sat=i)
 
     def _reset(self, i: int, t: float, result: TrainingResult) -> None:
         """A device reset at ``t``: back to the last onboard checkpoint, then reboot."""

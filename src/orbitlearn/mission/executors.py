@@ -12,6 +12,8 @@ overlap in mission time therefore train in parallel.
 * ``inprocess`` (default): jobs run lazily, when their result is first needed.
 * ``process``: a :class:`concurrent.futures.ProcessPoolExecutor` with the ``spawn`` start method
   (``executor.workers`` processes); the context travels once per worker, as its initializer.
+  As with any ``spawn`` pool, a script that runs a mission this way must start it under
+  ``if __name__ == "__main__":`` (the workers import the main module).
 * ``ray``: Ray tasks. ``executor.address`` joins an existing cluster (``ray.init(address=...)``);
   without it a local Ray is started with ``executor.workers`` CPUs and shut down at the end.
   The context is put in Ray's object store once. Ray is an optional dependency, imported only
