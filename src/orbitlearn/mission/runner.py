@@ -15,7 +15,6 @@ exactly where an uninterrupted run with the same configuration ends.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -177,8 +176,3 @@ def resume_mission(
     result = engine.run()
     assert result is not None
     return _finish(result, out, config)
-
-
-def clean_run_dir(out_dir: Path) -> None:
-    """Remove a run directory (tests and benchmarks)."""
-    shutil.rmtree(out_dir, ignore_errors=True)
