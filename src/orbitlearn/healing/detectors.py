@@ -81,7 +81,7 @@ class SpikeDetector:
             ordered = sorted(self._values)
             n = len(ordered)
             median = 0.5 * (ordered[(n - 1) // 2] + ordered[n // 2])
-            deviations = sorted(abs(v - median) for v in ordered)
+            deviations = sorted([abs(v - median) for v in ordered])
             mad = 0.5 * (deviations[(n - 1) // 2] + deviations[n // 2])
             self._threshold = max(
                 median + self.threshold_mads * 1.4826 * mad, self.min_ratio * median

@@ -28,8 +28,10 @@ Radiation exposure (what ``faults`` is told):
   Idle gaps draw no resets, and a trainer whose clock has not started yet (no slice run, no
   state loaded) has no gap: the first slice's ``start_time_s`` only sets the clock.
 
-At real rates (4e-7 upsets per bit per day for LEO SRAM) a step of seconds gets essentially no
-upsets; the hours between slices are where the state collects them.
+At real rates a step of seconds gets essentially no upsets; the hours between slices are where
+the state collects them: at 4.04e-7 upsets per bit per day (commercial SRAM in LEO, Alsat-1:
+:data:`orbitlearn.faults.LEO_SRAM_UPSETS_PER_BIT_DAY`) the 25.9 Mbit of weights and Adam moments of a 270k-parameter model
+collect ~1.2e-4 upsets in a one-second step and ~2.6 in six idle hours.
 
 A reset (``faults.reset_due``) loses everything not checkpointed: the step in progress, and
 model, optimizer, data position, RNG and healing statistics since the last good checkpoint
@@ -87,7 +89,12 @@ LossFn = Callable[[Any, Any], torch.Tensor]
 
 @runtime_checkable
 class FaultSource(Protocol):
-    """What the trainer drives: :class:`orbitlearn.faults.FaultInjector` has this interface."""
+    """What the trainer drives: :class:`orbitlearn.faults.FaultInjector` has this interface.
+
+    Optionally also ``expose_idle(*, step, time_s, duration_s)`` (the injector has it): memory
+    upsets while the state sits idle between slices; without it the trainer calls
+    ``after_step`` with the idle gap as duration.
+    """
 
     events: list[Any]
 
@@ -122,8 +129,9 @@ class SliceResult:
         seconds: simulated seconds spent (``end_time_s - start_time_s``).
         joules: simulated energy spent.
         losses: the loss of each processed step (NaN for a skipped batch).
-        fault_events: faults the injector applied during the slice.
-        detections: healing's detections.
+        fault_events: faults the injector applied during the slice, the upsets of the idle gap
+            before it included (logged at the gap's start).
+        detections: healing's detections (the slice-start scrub's included).
         repairs: healing's repairs.
         reset: whether the device reset (the slice ends there).
         lost_steps: steps lost to the reset (rolled back to the last checkpoint).
