@@ -9,7 +9,9 @@ otherwise: SRAM, Zynq-7000, history space weather, 3U power):
 For each case it prints the build wall time; the baseline ``sgp4 at every grid time`` (one
 ``SatrecArray.sgp4`` call per chunk over the whole grid, nothing else: the propagation floor of a
 timeline computed by brute force) and the ratio build / baseline; the save and load times of
-the Parquet file and its size; and the peak memory, both as traced by ``tracemalloc`` (numpy
+the Parquet file and its size; the build's CPU time and the machine's load average (other
+processes on a shared machine inflate the wall time; the CPU time shows what the build itself
+cost); and the peak memory, both as traced by ``tracemalloc`` (numpy
 reports its buffers to it; measured in a second, untimed build because tracing slows every
 allocation) and as the process's peak resident set after the timed build
 (``resource.getrusage``).
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -64,9 +67,11 @@ def run_case(name: str) -> dict[str, float]:
         shell.satrec_array.sgp4(jd[lo : lo + chunk], fr[lo : lo + chunk])
     baseline_s = time.perf_counter() - began
 
-    began = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    began, began_cpu = time.perf_counter(), time.process_time()
     timeline = Timeline.build(shell, stations, start, duration, step_s=STEP_S)
     build_s = time.perf_counter() - began
+    build_cpu_s = time.process_time() - began_cpu
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
     # Peak memory of the build, traced in a second (untimed) build: tracing slows allocation.
     del timeline
@@ -89,6 +94,8 @@ def run_case(name: str) -> dict[str, float]:
         "space_weather_load_s": weather_s,
         "baseline_sgp4_s": baseline_s,
         "build_s": build_s,
+        "build_cpu_s": build_cpu_s,
+        "load_average_1min": load_before,
         "save_s": save_s,
         "load_s": load_s,
         "file_mb": size_mb,
@@ -116,7 +123,9 @@ def main() -> int:
         print(
             f"{name}: {r['satellite_times'] / 1e6:.2f} M satellite-times\n"
             f"  build            {r['build_s']:7.2f} s   "
-            f"({r['satellite_times'] / r['build_s'] / 1e6:.2f} M satellite-times/s)\n"
+            f"({r['satellite_times'] / r['build_s'] / 1e6:.2f} M satellite-times/s; "
+            f"{r['build_cpu_s']:.2f} s CPU; 1-min load {r['load_average_1min']:.1f} "
+            f"on {os.cpu_count()} cores)\n"
             f"  baseline sgp4    {r['baseline_sgp4_s']:7.2f} s   "
             f"(sgp4 at every grid time; build / baseline = {r['build_s'] / r['baseline_sgp4_s']:.2f})\n"
             f"  space weather    {r['space_weather_load_s']:7.2f} s   (read once per process)\n"
