@@ -150,10 +150,12 @@ class AltitudeScaling:
 UPSET_ALTITUDE_SCALING = AltitudeScaling(
     (386e3, 686e3, 900e3, 1200e3), (0.1, 1.0, 10 ** (214 / 300), 2.0 * 10 ** (214 / 300))
 )
-#: Dose scaling relative to 600 km: orbit-average ~50 rad/yr at 400 km, ~150 at 600 km,
-#: ~1.5 krad/yr at 800 km (REFERENCE.md "Radiation", behind ~10 mm Al); 10x per 300 km above.
+#: Dose scaling relative to 600 km: orbit-average ~50 rad/yr at 400 km, ~150 over 550-650 km
+#: (a slow rise, 0.85x to 1.25x of the 600 km value, so both ends stay near 150: Trillium's
+#: 650 km SSO is quoted at ~150 rad/yr), ~1.5 krad/yr at 800 km (REFERENCE.md "Radiation",
+#: behind ~10 mm Al); 10x per 300 km above.
 DOSE_ALTITUDE_SCALING = AltitudeScaling(
-    (400e3, 600e3, 800e3, 1100e3), (1.0 / 3.0, 1.0, 10.0, 100.0)
+    (400e3, 550e3, 650e3, 800e3, 1100e3), (1.0 / 3.0, 0.85, 1.25, 10.0, 100.0)
 )
 
 
