@@ -1,7 +1,7 @@
 """Training-step time with healing policies against plain PyTorch, measured in the same run.
 
-For each model (an MLP on 784-feature inputs and a small CNN on 28x28 images) every variant gets
-its own copy of the same initial model, the same optimizer (Adam) and the same batches:
+For each model every variant gets its own copy of the same initial model (same seed), the same
+optimizer (Adam, lr 1e-3) and the same batches:
 
 * ``plain``: a plain PyTorch step, no orbitlearn: ``zero_grad(set_to_none=True)``, forward,
   loss, ``backward()``, ``optimizer.step()``, ``loss.item()`` (the loss is read back, as every
@@ -9,22 +9,44 @@ its own copy of the same initial model, the same optimizer (Adam) and the same b
 * ``none``, ``detect``, ``standard``, ``full``, ``full-checksum`` (``full`` with checksum instead
   of compare detection), ``dmr``, ``tmr``: the same step through ``orbitlearn.healing.Healing``.
 
-Variants run interleaved (each repetition times a block of steps of every variant, in a rotating
-order), and each ``<variant>_ratio`` is the median step time of the variant over the median of
-``plain`` (``<variant>_ratio_p10``: the same with 10th percentiles, which other processes on a
-shared machine disturb less).
+Models (``--models``, sizes printed with the results): ``mlp`` (784-256-256-10, 269k
+parameters, batch 64), ``cnn`` (two 3x3 conv layers and a linear head on 28x28 images, 20k
+parameters, batch 32) and, on request, ``mlp-wide`` (784-1024-1024-10, 1.86M parameters, batch
+128), where fixed per-step Python costs weigh less.
+
+How it is timed, so that a shared machine disturbs it as little as possible:
+
+* warm-up: every variant first runs ``--warmup`` steps (optimizer state, the detectors'
+  warm-up, the first snapshot, allocator caches);
+* blocks: a repetition times one block of ``--steps`` consecutive steps of every variant, in an
+  order that rotates from one repetition to the next (no variant always runs first or right
+  after another). The default block is 50 steps, the period of ``standard``'s state scan and
+  snapshot, so every block carries exactly one of each: the periodic work is amortised into
+  the block time, not hidden by a median over single steps;
+* paired ratios: in each repetition a variant's block time is divided by ``plain``'s block
+  time of the same repetition (slow phases of the machine hit both); ``<variant>_ratio`` is
+  the median of these ratios over the repetitions and ``<variant>_ratio_ci`` its
+  distribution-free 95 % confidence interval (order statistics of the binomial(n, 1/2)
+  distribution; Conover, *Practical Nonparametric Statistics*, 3rd ed., sec. 3.2);
+* ``--clock cpu`` times with the calling thread's CPU time (``time.thread_time``) instead of
+  the wall clock: with ``--threads 1`` on CPU all of a step's work runs on that thread, and
+  time the thread spends descheduled by other processes is not counted.
+
 Target (issue 4): ``standard`` at most 1.05x plain PyTorch.
 
 Usage::
 
-    python bench/healing_overhead.py [--format json] [--repeats 12] [--steps 20] [--threads 1]
-                                     [--device cpu|cuda]
+    python bench/healing_overhead.py [--format json] [--repeats 30] [--steps 50] [--threads 1]
+                                     [--clock wall|cpu] [--models mlp,cnn,mlp-wide]
+                                     [--variants plain,standard,...] [--device cpu|cuda]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import statistics
 import sys
 import time
@@ -37,11 +59,18 @@ from torch import nn
 from orbitlearn.healing import Healing
 
 VARIANTS = ("plain", "none", "detect", "standard", "full", "full-checksum", "dmr", "tmr")
+TARGET = ("standard", 1.05)
 
 
 def make_mlp() -> nn.Module:
     return nn.Sequential(
         nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10)
+    )
+
+
+def make_mlp_wide() -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(784, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 10)
     )
 
 
@@ -61,6 +90,7 @@ def make_cnn() -> nn.Module:
 MODELS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...], int]] = {
     "mlp": (make_mlp, (784,), 64),
     "cnn": (make_cnn, (1, 28, 28), 32),
+    "mlp-wide": (make_mlp_wide, (784,), 128),
 }
 
 
@@ -106,85 +136,172 @@ class Runner:
 
         return self.healing.step(compute).loss
 
-    def timed_block(self, batches: list[Any], steps: int, offset: int) -> list[float]:
-        times = []
+    def timed_block(
+        self, batches: list[Any], steps: int, offset: int, clock: Callable[[], float]
+    ) -> float:
+        """Seconds for ``steps`` consecutive steps (the device is synchronised at both ends)."""
         sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
+        sync()
+        start = clock()
         for i in range(steps):
             x, y = batches[(offset + i) % len(batches)]
-            sync()
-            start = time.perf_counter()
             self.step(x, y)
-            sync()
-            times.append(time.perf_counter() - start)
-        return times
+        sync()
+        return clock() - start
+
+
+def median_ci(values: list[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Distribution-free confidence interval for the median: order statistics ``j`` and
+    ``n - j + 1`` with ``j`` the largest rank such that ``P(Binomial(n, 1/2) < j) <= alpha/2``
+    (exact binomial tail). Needs n >= 6 for a 95 % interval; smaller samples give the range."""
+    ordered = sorted(values)
+    n = len(ordered)
+    alpha = 1.0 - confidence
+    tail, j = 0.0, 0
+    while j < n // 2:
+        nxt = tail + math.comb(n, j) / 2.0**n  # P(B <= j)
+        if nxt > alpha / 2:
+            break
+        tail, j = nxt, j + 1
+    if j == 0:
+        return ordered[0], ordered[-1]
+    return ordered[j - 1], ordered[n - j]
 
 
 def measure(
-    model: str, *, repeats: int, steps: int, warmup: int, device: torch.device
+    model: str,
+    *,
+    variants: list[str],
+    repeats: int,
+    steps: int,
+    warmup: int,
+    device: torch.device,
+    clock: Callable[[], float],
 ) -> dict[str, Any]:
     factory, shape, batch = MODELS[model]
     batches = _batches(shape, batch, device)
-    runners = {v: Runner(v, factory, device) for v in VARIANTS}
+    runners = {v: Runner(v, factory, device) for v in variants}
     for runner in runners.values():  # warm-up: optimizer state, detector warm-up, caches
-        runner.timed_block(batches, warmup, 0)
-    times: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    order = list(VARIANTS)
+        runner.timed_block(batches, warmup, 0, clock)
+    blocks: dict[str, list[float]] = {v: [] for v in variants}
     for rep in range(repeats):
-        rotated = order[rep % len(order) :] + order[: rep % len(order)]
-        for v in rotated:
-            times[v] += runners[v].timed_block(batches, steps, rep * steps)
-    medians = {v: statistics.median(t) for v, t in times.items()}
-    lows = {v: statistics.quantiles(t, n=10)[0] for v, t in times.items()}
-    plain = medians["plain"]
-    row: dict[str, Any] = {"model": model, "plain_step_s": plain}
-    for v in VARIANTS[1:]:
-        row[f"{v.replace('-', '_')}_ratio"] = medians[v] / plain
-    for v in VARIANTS[1:]:
-        # the 10th percentile is less disturbed by other processes on a shared machine
-        row[f"{v.replace('-', '_')}_ratio_p10"] = lows[v] / lows["plain"]
-    detections = {v: r.healing.report.detected for v, r in runners.items() if r.healing is not None}
+        shift = rep % len(variants)
+        for v in variants[shift:] + variants[:shift]:
+            blocks[v].append(runners[v].timed_block(batches, steps, rep * steps, clock))
+    plain = blocks["plain"]
+    row: dict[str, Any] = {
+        "model": model,
+        "parameters": sum(p.numel() for p in runners["plain"].model.parameters()),
+        "batch": batch,
+        "plain_step_s": statistics.median(plain) / steps,
+    }
+    for v in variants[1:]:
+        ratios = [b / p for b, p in zip(blocks[v], plain, strict=True)]
+        key = v.replace("-", "_")
+        row[f"{key}_ratio"] = statistics.median(ratios)
+        row[f"{key}_ratio_ci"] = list(median_ci(ratios))
+    detections = {
+        v: r.healing.report.detected + r.healing.report.false_alarms
+        for v, r in runners.items()
+        if r.healing is not None
+    }
     row["detections_fault_free"] = sum(detections.values())  # false alarms would show here
-    row["steps_per_variant"] = len(times["plain"])
+    row["repeats"] = repeats
+    row["steps_per_block"] = steps
     return row
+
+
+def _load() -> str:
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:  # pragma: no cover - no load average on this platform
+        return "unknown"
+    return f"{one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument("--repeats", type=int, default=12)
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=50, help="steps per timed block")
+    parser.add_argument("--warmup", type=int, default=60)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--models", default="mlp,cnn")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    models = args.models.split(",")
+    variants = ["plain"] + [v for v in args.variants.split(",") if v != "plain"]
+    unknown = [m for m in models if m not in MODELS] + [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(
+            f"unknown model or variant {unknown}; models: {', '.join(MODELS)}; "
+            f"variants: {', '.join(VARIANTS)}"
+        )
+    if args.repeats < 1 or args.steps < 1 or args.warmup < 0:
+        parser.error("--repeats and --steps must be >= 1, --warmup >= 0")
     device = torch.device(args.device)
+    if args.clock == "cpu" and (device.type != "cpu" or args.threads != 1):
+        parser.error("--clock cpu measures one thread's CPU time: use it with --threads 1 on cpu")
+    torch.set_num_threads(args.threads)
+    clock = time.thread_time if args.clock == "cpu" else time.perf_counter
+    load_before = _load()
     rows = [
-        measure(m, repeats=args.repeats, steps=args.steps, warmup=args.warmup, device=device)
-        for m in args.models.split(",")
+        measure(
+            m,
+            variants=variants,
+            repeats=args.repeats,
+            steps=args.steps,
+            warmup=args.warmup,
+            device=device,
+            clock=clock,
+        )
+        for m in models
     ]
+    load_after = _load()
     for row in rows:
-        row["device"] = str(device)
-        row["threads"] = args.threads
+        row.update(
+            device=str(device),
+            threads=args.threads,
+            clock=args.clock,
+            torch=torch.__version__,
+            load_before=load_before,
+            load_after=load_after,
+        )
     if args.format == "json":
         json.dump(rows, sys.stdout, indent=2)
         print()
-    else:
-        names = [k for k in rows[0] if k.endswith("_ratio")]
-        lows = [k for k in rows[0] if k.endswith("_ratio_p10")]
-        print(f"{'model':6s} {'plain ms':>9s} " + " ".join(f"{n[:-6]:>13s}" for n in names))
-        for row in rows:
-            print(
-                f"{row['model']:6s} {row['plain_step_s'] * 1e3:9.3f} "
-                + " ".join(f"{row[n]:12.3f}x" for n in names)
-            )
-        for row in rows:
-            print(f"{'  p10':6s} {'':9s} " + " ".join(f"{row[n]:12.3f}x" for n in lows))
+        return 0
+    names = [f"{v.replace('-', '_')}_ratio" for v in variants[1:]]
+    print(
+        f"{'model':9s} {'params':>9s} {'batch':>5s} {'plain ms':>9s} "
+        + " ".join(f"{n[:-6]:>21s}" for n in names)
+    )
+    for row in rows:
+        cells = [f"{row[n]:6.3f}x [{row[n + '_ci'][0]:.3f}-{row[n + '_ci'][1]:.3f}]" for n in names]
         print(
-            f"(device {device}, {args.threads} thread(s), {rows[0]['steps_per_variant']} timed "
-            "steps per variant, medians, interleaved)"
+            f"{row['model']:9s} {row['parameters']:9d} {row['batch']:5d} "
+            f"{row['plain_step_s'] * 1e3:9.3f} " + " ".join(f"{c:>21s}" for c in cells)
         )
+    print(
+        f"(device {device}, {args.threads} thread(s), {args.clock} clock, torch {torch.__version__}; "
+        f"{args.repeats} repetitions x {args.steps}-step blocks per variant, interleaved; median "
+        "of paired block ratios with 95 % CI)"
+    )
+    print(f"load average before: {load_before}; after: {load_after}")
+    name, limit = TARGET
+    key = f"{name}_ratio"
+    if key in names:
+        for row in rows:
+            lo, hi = row[key + "_ci"]
+            verdict = "met" if row[key] <= limit else "NOT met"
+            print(
+                f"target {name} <= {limit}x on {row['model']}: {verdict} "
+                f"(median {row[key]:.3f}x, 95 % CI {lo:.3f}-{hi:.3f})"
+            )
+    false = sum(row["detections_fault_free"] for row in rows)
+    print(f"detections on these fault-free runs (false alarms): {false}")
     return 0
 
 

@@ -6,8 +6,10 @@ policy         detects                           repairs                        
 ``none``       nothing                           nothing                          nothing (1.00x)
 ``detect``     non-finite loss and gradient      nothing: counts and logs only    a gradient-norm pass per
                norm; loss and gradient-norm                                       step, a state range scan
-               spikes (robust median/MAD);                                        every 50 steps
-               state range scan every 50 steps
+               spikes (median/MAD of their                                        every 50 steps
+               logarithms: orders of magnitude,
+               not a heavy-tailed batch); state
+               range scan every 50 steps
                (NaN/inf, exponent range)
 ``standard``   as ``detect``                     re-execute the step (RNG and     as ``detect``, plus a
                                                  buffers restored, so a true      snapshot copy of the
@@ -56,6 +58,22 @@ copy of the gradients taken right after backward. Activation and input upsets ar
 they leave the learned range (a flip of fp32 bit 30 in a value below 2 in magnitude always does)
 and the step is re-executed; a flip that keeps a value inside the range of its layer is not
 detected and perturbs one step like noise.
+
+What ``detect`` and ``standard`` guarantee, and where they stop: every step, a non-finite loss
+or gradient (NaN/inf anywhere in the gradients makes the total norm non-finite) is caught
+before the update, and so is a loss or gradient norm that jumps far beyond the spread of its
+recent values (an exponent-bit flip in an activation or gradient typically multiplies it by
+``2**32`` to ``2**128``; :class:`~orbitlearn.healing.detectors.SpikeDetector` judges on a log
+scale, so batches that are merely hard - a rare class, a non-IID shard - are not flagged, and
+a finite upset that moves the loss or norm no more than such batches do goes through like
+one). Upsets in the weights and optimizer state are caught by the range scan at most
+``scan_every_steps`` (50) steps after they land, if they left the learned exponent range or
+made a value non-finite, and repaired by rolling back to the snapshot (at most 50 steps of
+work lost); a non-finite weight shows as a non-finite loss in the next step already (a
+non-finite optimizer moment one update later). Flips that keep
+a value in range are not detected by these two policies (``full`` catches every bit). A
+detection that a re-execution reproduces bit for bit is recorded as a false alarm and the
+step is accepted.
 
 Use :func:`resolve_policy` to get a policy by name with overrides.
 """

@@ -146,6 +146,8 @@ class HealingReport:
         self.steps += 1
         self.executions += outcome.executions
         self.overhead_s += outcome.overhead_s
+        if not outcome.detections and not outcome.repairs:
+            return  # the usual clean step: nothing to count or log
         for detection in outcome.detections:
             self.by_detector[detection.detector] += 1
             if detection.resolution == "false_alarm":
