@@ -120,3 +120,7 @@ def test_validation_of_telemanom_never_uses_the_test_series(shared_data: Path, m
     # T-9: 439 training rows - 64 = 375 windows, the last 75 held out
     assert t9["validation_points"] == 75 and np.isfinite(t9["mse"]) and t9["naive_mse"] >= 0
     assert result["false_alarms"] >= 0 and result["params"] > 0
+    # one anomaly of each kind injected into each channel's held-out stretch
+    assert result["synthetic_injected"] == 2 * 4 and 0 <= result["synthetic_found"] <= 8
+    assert t9["synthetic_injected"] == 4 and result["synthetic_false_alarms"] >= 0
+    assert 0.0 <= result["synthetic_f0_5"] <= 1.0

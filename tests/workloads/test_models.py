@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pickle
 
+import pytest
 import torch
 
+from orbitlearn.errors import InputError
 from orbitlearn.workloads.models import (
+    BatchedEnsembleMLP,
     BatchedEnsembleMLPFactory,
     EnsembleMLPFactory,
     WindowForecasterFactory,
@@ -97,3 +100,18 @@ def test_forecaster_horizon() -> None:
     model = WindowForecasterFactory(64, 108, horizon=10)(0)
     assert model(torch.zeros(3, 172)).shape == (3, 10)
     assert parameter_count(model) == 15_297 + 9 * 65
+
+
+def test_grouped_ensemble_members_read_their_own_block() -> None:
+    model = BatchedEnsembleMLPFactory(5, hidden=8, members=4, dropout=0.0, groups=2)(0)
+    assert parameter_count(model) == parameter_count(
+        BatchedEnsembleMLPFactory(5, hidden=8, members=4, dropout=0.0)(0)
+    )
+    x = torch.randn(6, 10)
+    moved = x.clone()
+    moved[:, 5:] += 1.0  # only the second block changes
+    before, after = model(x), model(moved)
+    torch.testing.assert_close(before[:, :2], after[:, :2])  # members 0, 1 read block 1
+    assert (before[:, 2:] - after[:, 2:]).abs().max() > 1e-4  # members 2, 3 read block 2
+    with pytest.raises(InputError, match="Expected `members` to be a multiple of groups = 3"):
+        BatchedEnsembleMLP(5, members=4, groups=3)

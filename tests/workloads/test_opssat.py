@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from orbitlearn.errors import DataError, InputError
 from orbitlearn.workloads.opssat import (
@@ -191,3 +192,29 @@ def test_short_row_and_missing_split(tmp_path: Path) -> None:
 def test_standardizer_constant_column() -> None:
     s = Standardizer.fit(np.array([[1.0, 2.0], [3.0, 2.0]]))
     assert s.scale.tolist() == [1.0, 1.0]
+
+
+def test_nominal_transform_measures_distance_from_nominal_rows() -> None:
+    features = np.array([[1.0], [2.0], [3.0], [1000.0]])
+    nominal = np.array([True, True, True, False])
+    with pytest.raises(InputError, match="Expected `nominal` to be flags of the training rows"):
+        FeatureEncoder.fit(features, transform="nominal")
+    enc = FeatureEncoder.fit(features, transform="nominal", nominal=nominal)
+    assert enc.squash and enc.rules == ("identity",)
+    # mean 2 and standard deviation sqrt(2/3) of the nominal rows, then asinh
+    x = enc.apply(np.array([[2.0], [3.0], [1000.0]]))[:, 0]
+    np.testing.assert_allclose(x, np.arcsinh([0.0, 1.5**0.5, 998 * 1.5**0.5]), rtol=1e-6)
+
+
+def test_input_blocks_share_out_the_members(table_path: Path) -> None:
+    t = load_opssat(table_path)
+    both = OpsSatWorkload(t, transform="standard+nominal", members=4)
+    alone = OpsSatWorkload(t, transform="standard", members=4)
+    assert both.train.inputs.shape == (1594, 2 * alone.encoder.width)
+    np.testing.assert_array_equal(both.train.inputs[:, : alone.encoder.width], alone.train.inputs)
+    model = both.model_factory(0)
+    assert model(torch.from_numpy(both.test.inputs)).shape == (529, 4)
+    with pytest.raises(InputError, match="Expected `members` to be a multiple of the 2 input"):
+        OpsSatWorkload(t, transform="standard+nominal", members=3)
+    with pytest.raises(InputError, match="Expected `transform` to be one of standard, log"):
+        OpsSatWorkload(t, transform="standard+rank")

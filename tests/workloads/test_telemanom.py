@@ -226,3 +226,37 @@ def test_too_short_for_the_window(two_crafts: Path) -> None:
         DataError, match=r"train/A-1\.npy: 400 rows are too few for a window of 399"
     ):
         TelemanomWorkload(data, window=399)
+
+
+def test_errors_further_ahead_are_aligned_with_their_values(two_crafts: Path) -> None:
+    import torch
+
+    data = load_telemanom(two_crafts, channels=["A-1"])
+    with pytest.raises(
+        InputError, match=r"Expected `error_step` to be an integer in \[1, horizon=3\]"
+    ):
+        TelemanomWorkload(data, window=16, horizon=3, error_step=4)
+    w = TelemanomWorkload(data, window=16, horizon=3, error_step=3)
+
+    class Oracle(torch.nn.Module):
+        """Forecasts value t + k exactly for the 3 steps ahead (reads them from a table)."""
+
+        def __init__(self, series: np.ndarray) -> None:
+            super().__init__()
+            self.series = torch.from_numpy(series[:, 0].astype(np.float64))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            # the window's values are series[i .. i + 15]; locate i by the first value
+            first = x[:, 0].double()
+            i = torch.argmin((self.series[None, :] - first[:, None]).abs(), dim=1)
+            return torch.stack(
+                [self.series[(i + 16 + k).clamp(max=len(self.series) - 1)] for k in range(3)], 1
+            )
+
+    chan = data.channels[0]
+    series = chan.test.copy()
+    series[:, 0] = np.arange(series.shape[0], dtype=np.float32)  # distinct values
+    errors, values, offset = w.step_errors(Oracle(series), series)
+    assert offset == 16 + 2 and errors.shape == values.shape == (series.shape[0] - offset,)
+    np.testing.assert_array_equal(values, series[offset:, 0])
+    assert errors.max() < 1e-9

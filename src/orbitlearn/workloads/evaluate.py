@@ -41,9 +41,10 @@ from numpy.typing import NDArray
 
 from orbitlearn.errors import InputError
 from orbitlearn.workloads.base import Workload
-from orbitlearn.workloads.metrics import auc_roc, binary_scores
+from orbitlearn.workloads.metrics import auc_roc, binary_scores, event_counts, f_beta
 from orbitlearn.workloads.models import model_cost
 from orbitlearn.workloads.opssat import OpsSatWorkload, load_opssat
+from orbitlearn.workloads.synthetic_anomalies import SYNTHETIC_KINDS, inject_anomaly, stable_seed
 from orbitlearn.workloads.telemanom import (
     ChannelResult,
     TelemanomData,
@@ -296,6 +297,7 @@ def evaluate_telemanom(
     horizon: int = 1,
     command_lags: int = 8,
     residual: bool = True,
+    error_step: int | None = None,
     per_channel: bool = True,
     spacecraft: str | None = None,
     channels: list[str] | None = None,
@@ -313,6 +315,8 @@ def evaluate_telemanom(
         steps: training steps per model.
         window, hidden, kind, horizon, command_lags, residual: the forecaster and its inputs (see
             :class:`~orbitlearn.workloads.telemanom.TelemanomWorkload`).
+        error_step: detection judges the forecasts this many values ahead (default: the
+            horizon, the furthest forecast).
         per_channel: one model per channel (telemanom's protocol); False: one model for all.
         spacecraft, channels: which channels (see :func:`load_telemanom`).
         batch_size, learning_rate, eval_every: training settings.
@@ -357,6 +361,7 @@ def evaluate_telemanom(
                 horizon=horizon,
                 command_lags=command_lags,
                 residual=residual,
+                error_step=horizon if error_step is None else error_step,
             )
             model, result = train_workload(workload, config, seed)
             fits.append(result)
@@ -388,6 +393,7 @@ def evaluate_telemanom(
             "horizon": horizon,
             "command_lags": command_lags,
             "residual": residual,
+            "error_step": horizon if error_step is None else error_step,
             "per_channel": per_channel,
             "batch_size": batch_size,
             "learning_rate": learning_rate,
@@ -410,6 +416,7 @@ def validate_telemanom(
     horizon: int = 1,
     command_lags: int = 0,
     residual: bool = False,
+    error_step: int | None = None,
     per_channel: bool = True,
     spacecraft: str | None = None,
     channels: list[str] | None = None,
@@ -418,6 +425,8 @@ def validate_telemanom(
     eval_every: int = 60,
     validation_fraction: float = 0.2,
     thresholds: DynamicThresholdConfig | None = None,
+    synthetic_kinds: tuple[str, ...] = SYNTHETIC_KINDS,
+    synthetic_repeats: int = 1,
 ) -> dict[str, Any]:
     """Model selection for the telemanom layout on *training* series only.
 
@@ -429,12 +438,27 @@ def validate_telemanom(
     are never read: each channel's test series is replaced by its training series before the
     workload is built.
 
+    Detection on labelled anomalies is measured with anomalies injected into the training
+    series (:mod:`orbitlearn.workloads.synthetic_anomalies`): for each channel, a held-out
+    stretch (its last ``validation_fraction`` of values, at least 100, after the forecaster's
+    history) is judged clean, which counts false alarms, and once with each of
+    ``synthetic_kinds`` injected, ``synthetic_repeats`` times each (amplitude a quarter of the channel's training range, at least
+    0.2; place drawn from a seed of the channel's name), which counts the injected anomalies
+    found (a flagged sequence overlaps it). ``synthetic_f0_5`` combines them: precision
+    found / (found + clean false alarms), recall found / injected.
+
     Returns:
         ``mse`` (mean over channels), ``normalised_mse`` (mean over channels of the MSE over
-        the naive forecast's MSE plus 1e-4), ``false_alarms`` (sum over channels),
-        ``params``, ``seconds``, ``channels`` (per-channel figures) and the settings.
+        the naive forecast's MSE plus 1e-4), ``false_alarms`` (sum over channels of sequences
+        flagged in the validation windows), ``synthetic_found``, ``synthetic_injected``,
+        ``synthetic_false_alarms``, ``synthetic_f0_5``, ``params``, ``seconds``, ``channels``
+        (per-channel figures) and the settings.
     """
     _check_seed(seed)
+    if isinstance(synthetic_repeats, bool) or not isinstance(synthetic_repeats, int):
+        raise InputError("synthetic_repeats", synthetic_repeats, "an integer >= 0")
+    if synthetic_repeats < 0:
+        raise InputError("synthetic_repeats", synthetic_repeats, "an integer >= 0")
     loaded = load_telemanom(root, spacecraft=spacecraft, channels=channels)
     data = TelemanomData(
         loaded.root, [replace(c, test=c.train, anomaly_sequences=[]) for c in loaded.channels]
@@ -463,6 +487,7 @@ def validate_telemanom(
                 horizon=horizon,
                 command_lags=command_lags,
                 residual=residual,
+                error_step=horizon if error_step is None else error_step,
                 validation_fraction=validation_fraction,
                 thresholds=thresholds,
             )
@@ -485,8 +510,28 @@ def validate_telemanom(
                     "naive_mse": naive,
                     "false_alarms": len(found.sequences),
                     "validation_points": int(y.size),
+                    **_synthetic_check(
+                        workload,
+                        model,
+                        data.subset([chan_id]).channels[0].train,
+                        chan_id,
+                        validation_fraction,
+                        synthetic_kinds * synthetic_repeats,
+                    ),
                 }
+    found_all = sum(c["synthetic_found"] for c in per.values())
+    injected_all = sum(c["synthetic_injected"] for c in per.values())
+    clean_alarms = sum(c["synthetic_false_alarms"] for c in per.values())
     return {
+        "synthetic_found": found_all,
+        "synthetic_injected": injected_all,
+        "synthetic_false_alarms": clean_alarms,
+        "synthetic_f0_5": f_beta(
+            found_all / (found_all + clean_alarms) if found_all + clean_alarms else 0.0,
+            found_all / injected_all if injected_all else 0.0,
+            0.5,
+        )
+        or 0.0,
         "mse": float(np.mean([c["mse"] for c in per.values()])),
         "normalised_mse": float(
             np.mean([c["mse"] / (c["naive_mse"] + 1e-4) for c in per.values()])
@@ -505,10 +550,49 @@ def validate_telemanom(
             "horizon": horizon,
             "command_lags": command_lags,
             "residual": residual,
+            "error_step": horizon if error_step is None else error_step,
             "per_channel": per_channel,
             "batch_size": batch_size,
             "learning_rate": learning_rate,
             "eval_every": eval_every,
             "validation_fraction": validation_fraction,
+            "synthetic_kinds": list(synthetic_kinds),
+            "synthetic_repeats": synthetic_repeats,
         },
+    }
+
+
+def _synthetic_check(
+    workload: TelemanomWorkload,
+    model: torch.nn.Module,
+    train: NDArray[np.float32],
+    chan_id: str,
+    validation_fraction: float,
+    kinds: tuple[str, ...],
+) -> dict[str, int]:
+    """Injected anomalies found and clean false alarms in a held-out stretch of ``train``
+    (see :func:`validate_telemanom`)."""
+    n = int(train.shape[0])
+    judged = max(round(validation_fraction * n), 100)
+    stretch = train[max(n - judged - workload.window - workload.horizon, 0) :]
+    judged_from = max(stretch.shape[0] - judged, workload.window + workload.error_step - 1)
+    amplitude = max(0.25 * float(np.ptp(train[:, 0])), 0.2)
+    rng = np.random.default_rng(stable_seed(chan_id, "synthetic"))
+
+    def flagged(series: NDArray[np.float32]) -> list[tuple[int, int]]:
+        errors, values, offset = workload.step_errors(model, series)
+        found = detect_anomalies(errors, values, workload.thresholds)
+        return [(s + offset, e + offset) for s, e in found.sequences]
+
+    clean = flagged(stretch)
+    found = 0
+    for kind in kinds:
+        injected, where = inject_anomaly(
+            stretch, kind, rng, judged_from=judged_from, amplitude=amplitude
+        )
+        found += event_counts([where], flagged(injected)).tp
+    return {
+        "synthetic_found": found,
+        "synthetic_injected": len(kinds),
+        "synthetic_false_alarms": len(clean),
     }

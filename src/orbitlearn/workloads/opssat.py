@@ -247,7 +247,7 @@ class Standardizer:
 
 
 #: Ways :class:`FeatureEncoder` can map the 18 features before standardising them.
-TRANSFORMS = ("standard", "log", "both", "relative")
+TRANSFORMS = ("standard", "log", "both", "relative", "nominal")
 #: A channel needs this many nominal training rows for its own statistics in "relative".
 MIN_CHANNEL_ROWS = 10
 
@@ -282,7 +282,12 @@ class FeatureEncoder:
       channel: ``asinh((v - mean_c) / sd_c)`` with the mean and standard deviation of the log
       block over the channel's *nominal* training rows (all nominal training rows where the
       channel has fewer than :data:`MIN_CHANNEL_ROWS`, or is unseen). A variance that is
-      ordinary for one channel can be anomalous for another.
+      ordinary for one channel can be anomalous for another;
+    - ``"nominal"``: the 18 features (and the sampling column) standardised with the mean and
+      standard deviation of the *nominal* training rows only (as the dataset authors' examples
+      scale them, Ruszczak et al. 2025), then squashed by ``asinh``: a feature becomes the
+      distance from nominal behaviour, near-linear within a few standard deviations and
+      logarithmic beyond, where anomalous variances lie hundreds of deviations out.
 
     ``channels``: one-hot columns of the training rows' channels (an unseen channel gets all
     zeros); ``sampling``: the sampling interval as one more standardised column.
@@ -301,6 +306,7 @@ class FeatureEncoder:
     relative_channels: tuple[str, ...] = ()
     relative_mean: NDArray[np.float64] | None = None
     relative_scale: NDArray[np.float64] | None = None
+    squash: bool = False
 
     @classmethod
     def fit(
@@ -321,17 +327,21 @@ class FeatureEncoder:
             channel: the rows' channels, for one-hot columns (None: no such columns).
             sampling: the rows' sampling intervals, for a sampling column (None: none).
             row_channel, nominal: the rows' channels and which rows are nominal, shape
-                ``(n,)``; needed by ``"relative"``.
+                ``(n,)``; needed by ``"relative"`` (both) and ``"nominal"`` (``nominal``).
 
         Raises:
-            InputError: an unknown transform, or ``"relative"`` without ``row_channel`` and
-                ``nominal``.
+            InputError: an unknown transform, ``"relative"`` without ``row_channel`` and
+                ``nominal``, or ``"nominal"`` without ``nominal`` or without a nominal row.
         """
         if transform not in TRANSFORMS:
             raise InputError("transform", transform, f"one of {', '.join(TRANSFORMS)}")
+        if transform == "nominal" and (nominal is None or not np.any(nominal)):
+            raise InputError(
+                "nominal", None, "flags of the training rows with at least one nominal row"
+            )
         k = features.shape[1]
         identity = tuple("identity" for _ in range(k))
-        if transform == "standard":
+        if transform in ("standard", "nominal"):
             rules, offsets = identity, np.zeros(k)
         else:
             log_rules, log_offsets = _log_rules(features)
@@ -363,6 +373,9 @@ class FeatureEncoder:
         channels = tuple(sorted(set(channel.tolist()))) if channel is not None else ()
         draft = cls(transform, rules, offsets, Standardizer(np.zeros(0), np.ones(0)), **relative)
         mapped = draft._mapped(features, row_channel, sampling)
+        if transform == "nominal":
+            assert nominal is not None
+            mapped = mapped[np.asarray(nominal, dtype=bool)]
         return cls(
             transform,
             rules,
@@ -370,6 +383,7 @@ class FeatureEncoder:
             Standardizer.fit(mapped),
             channels,
             sampling is not None,
+            squash=transform == "nominal",
             **relative,
         )
 
@@ -414,6 +428,8 @@ class FeatureEncoder:
             raise InputError("channel", None, "the rows' channel names (fitted with them)")
         mapped = self._mapped(features, channel, sampling if self.sampling else None)
         x = self.standardizer.apply(mapped)
+        if self.squash:
+            x = np.arcsinh(x)
         if self.channels:
             assert channel is not None
             onehot = (channel[:, None] == np.asarray(self.channels)[None, :]).astype(np.float32)
@@ -453,7 +469,11 @@ class OpsSatWorkload(Workload):
             :meth:`OpsSatTable.with_split`).
         hidden, members, dropout: the :class:`~orbitlearn.workloads.models.BatchedEnsembleMLP`.
         threshold: probability above which a segment is called anomalous.
-        transform, channels, sampling: the inputs (see :class:`FeatureEncoder`).
+        transform, channels, sampling: the inputs (see :class:`FeatureEncoder`). Several
+            transforms joined by ``+`` (such as ``"standard+nominal"``) give one block of
+            inputs per transform side by side, and the ensemble's members are shared out over
+            the blocks (``groups`` of :class:`~orbitlearn.workloads.models.BatchedEnsembleMLP`;
+            ``members`` must be a multiple of the number of blocks).
 
     Samples: inputs are the encoded features ``(n, width)`` float32, targets the anomaly
     labels as float32 ``(n,)``, the source is the channel and the position the segment id.
@@ -479,22 +499,41 @@ class OpsSatWorkload(Workload):
         self.table = table
         self.threshold = threshold
         rows = table.train
-        self.encoder = FeatureEncoder.fit(
-            table.features[rows],
-            transform=transform,
-            channel=table.channel[rows] if channels else None,
-            sampling=table.sampling[rows] if sampling else None,
-            row_channel=table.channel[rows],
-            nominal=~table.anomaly[rows],
+        names = transform.split("+")
+        if isinstance(members, int) and not isinstance(members, bool) and members % len(names):
+            raise InputError(
+                "members", members, f"a multiple of the {len(names)} input blocks of {transform!r}"
+            )
+        self.encoders = tuple(
+            FeatureEncoder.fit(
+                table.features[rows],
+                transform=name,
+                channel=table.channel[rows] if channels else None,
+                sampling=table.sampling[rows] if sampling else None,
+                row_channel=table.channel[rows],
+                nominal=~table.anomaly[rows],
+            )
+            for name in names
         )
-        self._factory = BatchedEnsembleMLPFactory(self.encoder.width, hidden, members, dropout)
+        self.encoder = self.encoders[0]
+        widths = {e.width for e in self.encoders}
+        if len(widths) > 1:
+            raise InputError(
+                "transform", transform, "blocks of equal width (do not mix 'both' with others)"
+            )
+        self._factory = BatchedEnsembleMLPFactory(
+            self.encoder.width, hidden, members, dropout, groups=len(names)
+        )
         self.train = self._samples(table.train)
         self.test = self._samples(~table.train)
 
     def _samples(self, rows: NDArray[np.bool_]) -> Samples:
         t = self.table
+        blocks = [
+            e.apply(t.features[rows], t.channel[rows], t.sampling[rows]) for e in self.encoders
+        ]
         return Samples(
-            inputs=self.encoder.apply(t.features[rows], t.channel[rows], t.sampling[rows]),
+            inputs=np.concatenate(blocks, axis=1),
             targets=t.anomaly[rows].astype(np.float32),
             source=t.channel[rows],
             position=t.segment[rows],

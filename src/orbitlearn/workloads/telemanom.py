@@ -386,6 +386,10 @@ class TelemanomWorkload(Workload):
             :func:`window_features`).
         residual: the forecaster predicts the change from the last value (see
             :class:`~orbitlearn.workloads.models.WindowForecaster`).
+        error_step: detection judges the errors of the forecasts this many values ahead
+            (1 .. ``horizon``; default 1): the forecast of the value at ``t`` made at
+            ``t - error_step``. A forecaster that sees the last value tracks a slow anomaly
+            one step behind it, so its one-step errors stay small; further ahead it cannot.
         validation_fraction: the last share (in time) of each channel's training windows held
             out for model selection.
         thresholds: dynamic-threshold parameters.
@@ -412,6 +416,7 @@ class TelemanomWorkload(Workload):
         horizon: int = 1,
         command_lags: int = 0,
         residual: bool = False,
+        error_step: int = 1,
         validation_fraction: float = 0.2,
         thresholds: DynamicThresholdConfig | None = None,
     ) -> None:
@@ -419,6 +424,12 @@ class TelemanomWorkload(Workload):
             raise InputError("window", window, "an integer >= 1")
         if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
             raise InputError("horizon", horizon, "an integer >= 1")
+        if (
+            isinstance(error_step, bool)
+            or not isinstance(error_step, int)
+            or not 1 <= error_step <= horizon
+        ):
+            raise InputError("error_step", error_step, f"an integer in [1, horizon={horizon}]")
         if not 0.0 <= validation_fraction < 1.0:
             raise InputError("validation_fraction", validation_fraction, "a number in [0, 1)")
         dims = {c.dims for c in data.channels}
@@ -436,6 +447,7 @@ class TelemanomWorkload(Workload):
             raise InputError("command_lags", command_lags, f"an integer in [0, window={window}]")
         self.window = window
         self.horizon = horizon
+        self.error_step = error_step
         self.command_lags = command_lags
         self.thresholds = thresholds or DynamicThresholdConfig()
         dim = dims.pop()
@@ -470,7 +482,6 @@ class TelemanomWorkload(Workload):
         self.train = _concat(train_parts)
         self.validation = _concat(val_parts) if validation_fraction > 0 else None
         self.test = _concat(test_parts)
-        self._test_parts = test_parts
 
     def _samples(
         self, chan: ChannelSeries, series: NDArray[np.float32], horizon: int = 1
@@ -507,24 +518,42 @@ class TelemanomWorkload(Workload):
     def loss_fn(self) -> LossFn:
         return forecast_mse_loss
 
-    def forecast(self, model: nn.Module, inputs: NDArray[np.float32]) -> NDArray[np.float64]:
-        """The model's forecast of the next value for each row of ``inputs``, shape ``(n,)``."""
+    def forecast(
+        self, model: nn.Module, inputs: NDArray[np.float32], step: int = 1
+    ) -> NDArray[np.float64]:
+        """The model's forecast ``step`` values ahead (1 .. horizon) for each row of ``inputs``,
+        shape ``(n,)``."""
         model.eval()
         with torch.no_grad():
             out = model(torch.from_numpy(inputs)).double().numpy()
-        return out[:, 0] if out.ndim == 2 else out
+        return out[:, step - 1] if out.ndim == 2 else out
+
+    def step_errors(
+        self, model: nn.Module, series: NDArray[np.float32]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], int]:
+        """Forecast errors of a ``(time, dims)`` series at :attr:`error_step` values ahead.
+
+        Returns:
+            ``(errors, values, offset)``: ``errors[i] = |values[i] - forecast|`` for the value
+            at series index ``offset + i``, where ``offset = window + error_step - 1`` (the
+            points before have too little history); shapes ``(time - offset,)``.
+        """
+        inputs, targets = window_features(series, self.window, self.command_lags)
+        k = self.error_step
+        predicted = self.forecast(model, inputs, k)
+        values = targets.astype(np.float64)[k - 1 :]
+        predicted = predicted[: predicted.size - (k - 1)]
+        return np.abs(values - predicted), values, self.window + k - 1
 
     def detect(self, model: nn.Module) -> list[ChannelResult]:
         """Forecast every channel's test series, threshold the errors, score against labels."""
         model.eval()
         results = []
-        for chan, samples in zip(self.data.channels, self._test_parts, strict=True):
-            predicted = self.forecast(model, samples.inputs)
-            values = samples.targets.astype(np.float64)
-            errors = np.abs(values - predicted)
+        for chan in self.data.channels:
+            errors, values, offset = self.step_errors(model, chan.test)
             found = detect_anomalies(errors, values, self.thresholds)
-            sequences = [(s + self.window, e + self.window) for s, e in found.sequences]
-            score = np.r_[np.full(self.window, found.score.min()), found.score]
+            sequences = [(s + offset, e + offset) for s, e in found.sequences]
+            score = np.r_[np.full(offset, found.score.min()), found.score]
             results.append(
                 ChannelResult(
                     chan_id=chan.chan_id,
