@@ -50,7 +50,12 @@ TELEMANOM_MSL_RECALL = 0.694
 
 def _stats(values: list[float]) -> dict[str, float]:
     arr = np.asarray(values, dtype=np.float64)
-    return {"mean": float(arr.mean()), "min": float(arr.min()), "max": float(arr.max())}
+    return {
+        "mean": float(arr.mean()),
+        "sd": float(arr.std()),
+        "min": float(arr.min()),
+        "max": float(arr.max()),
+    }
 
 
 def opssat_section(data: Path, seeds: list[int], steps: int) -> dict[str, Any]:
@@ -192,13 +197,16 @@ def render(results: dict[str, Any]) -> str:
     lines: list[str] = []
     if "opssat" in results:
         o = results["opssat"]
-        lines.append(f"OPS-SAT-AD official split, seeds {o['seeds']} (mean [min, max] over seeds)")
-        lines.append(f"  {'model':<18} {'F1':>24} {'AUC-ROC':>8} {'fit s':>7}")
+        lines.append(
+            f"OPS-SAT-AD official split, seeds {o['seeds']} (mean, sd [min, max] over seeds); "
+            f"inputs {o['settings']['transform']}"
+        )
+        lines.append(f"  {'model':<18} {'F1':>30} {'AUC-ROC':>8} {'fit s':>7}")
         for name, m in o["models"].items():
             f1 = m["f1"]
             lines.append(
-                f"  {name:<18} {f1['mean']:.3f} [{f1['min']:.3f}, {f1['max']:.3f}]       "
-                f"{m['auc_roc']['mean']:>8.3f} {m['seconds']['mean']:>7.1f}"
+                f"  {name:<18} {f1['mean']:.3f} sd {f1['sd']:.3f} [{f1['min']:.3f}, {f1['max']:.3f}]"
+                f"  {m['auc_roc']['mean']:>8.3f} {m['seconds']['mean']:>7.1f}"
             )
         verdict = "meets" if o["meets_target"] else "misses"
         lines.append(

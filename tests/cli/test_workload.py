@@ -11,24 +11,32 @@ from orbitlearn.cli.exit_codes import ExitCode
 def test_opssat_json(cli, shared_data: Path) -> None:
     code, out, err = cli(
         "workload", "evaluate", "opssat", "--data", str(shared_data / "opssat" / "dataset.csv"),
-        "--steps", "60", "--members", "1", "--format", "json",
+        "--steps", "60", "--members", "2", "--format", "json",
     )  # fmt: skip
     assert code == ExitCode.OK, err
     report = json.loads(out)
     for key in ("precision", "recall", "f1", "auc_roc", "auc_pr", "params", "train_seconds"):
         assert key in report, key
-    assert report["params"] == 8129 and report["steps"] == 60
-    assert report["settings"]["transform"] == "standard"
+    assert report["params"] == 2 * 8129 and report["steps"] == 60
+    # two input blocks of 28 (standard, nominal-scaled), one member reading each
+    assert report["settings"]["transform"] == "standard+nominal"
+    assert report["settings"]["inputs"] == 56
 
 
 def test_opssat_table(cli, shared_data: Path) -> None:
     code, out, err = cli(
         "workload", "evaluate", "opssat", "--data", str(shared_data / "opssat"),
-        "--steps", "30", "--members", "1",
+        "--steps", "30", "--members", "2",
     )  # fmt: skip
     assert code == ExitCode.OK, err
     assert out.startswith("OPS-SAT-AD ") and "(official test split)" in out
-    assert "model: 8,129 parameters" in out and "30 steps in" in out
+    assert "model: 16,258 parameters" in out and "30 steps in" in out
+    code, _, err = cli(
+        "workload", "evaluate", "opssat", "--data", str(shared_data / "opssat"),
+        "--members", "3",
+    )  # fmt: skip
+    assert code == ExitCode.USAGE
+    assert "Expected `members` to be a multiple of the 2 input blocks" in err
 
 
 def test_opssat_transform_option(cli, shared_data: Path) -> None:
@@ -44,7 +52,7 @@ def test_opssat_transform_option(cli, shared_data: Path) -> None:
         "--transform", "rank",
     )  # fmt: skip
     assert code == ExitCode.USAGE
-    assert "Expected `--transform` to be one of standard, log, both, relative" in err
+    assert "Expected `--transform` to be one or more of standard, log, both, relative" in err
 
 
 def test_telemanom_json_has_per_channel_results(cli, shared_data: Path) -> None:
@@ -68,6 +76,8 @@ def test_telemanom_json_has_per_channel_results(cli, shared_data: Path) -> None:
         assert key in report, key
     assert set(report["channels"]) == {"M-6", "S-2"}
     assert report["settings"]["residual"] is False and report["settings"]["command_lags"] == 0
+    settings = report["settings"]
+    assert (settings["window"], settings["horizon"], settings["error_step"]) == (250, 10, 1)
     for chan in report["channels"].values():
         assert {"tp", "fp", "fn", "predicted_sequences", "labelled_sequences"} <= set(chan)
 
@@ -115,10 +125,15 @@ def test_bad_options_are_usage_errors(cli, shared_data: Path) -> None:
     assert code == ExitCode.USAGE
     assert "Expected `--steps` to be an integer >= 1, actual: 0" in err
     code, _, err = cli(
-        "workload", "evaluate", "telemanom", "--data", msl, "--command-lags", "65"
+        "workload", "evaluate", "telemanom", "--data", msl, "--command-lags", "251"
     )  # fmt: skip
     assert code == ExitCode.USAGE
-    assert "Expected `--command-lags` to be an integer in [0, --window=64], actual: 65" in err
+    assert "Expected `--command-lags` to be an integer in [0, --window=250], actual: 251" in err
+    code, _, err = cli(
+        "workload", "evaluate", "telemanom", "--data", msl, "--error-step", "11"
+    )  # fmt: skip
+    assert code == ExitCode.USAGE
+    assert "Expected `--error-step` to be an integer in [1, --horizon=10], actual: 11" in err
     code, _, err = cli("workload", "evaluate", "telemanom", "--data", msl, "--channels", "X-1")
     assert code == ExitCode.DATA
     assert "no channel 'X-1'" in err

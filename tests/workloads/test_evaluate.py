@@ -25,9 +25,12 @@ def test_opssat_end_to_end_short(shared_data: Path) -> None:
         report["tp"] + report["fn"] == 113
         and report["tp"] + report["fp"] + report["fn"] + report["tn"] == 529
     )
-    # 28 inputs (18 features, sampling, 9 channels): 28*64+64 + 64*64+64 + 64*32+32 + 32+1
+    # two blocks of 28 inputs (18 features, sampling, 9 channels), one member reading each:
+    # 28*64+64 + 64*64+64 + 64*32+32 + 32+1 per member
     assert report["params"] == 2 * 8129 and report["steps"] == 150
-    assert report["settings"]["inputs"] == 28
+    assert (
+        report["settings"]["inputs"] == 56 and report["settings"]["transform"] == "standard+nominal"
+    )
     # even 150 steps learn something real: far above the 113/529 base rate
     assert report["auc_roc"] > 0.9 and report["f1"] > 0.7
     assert report["onboard_joules"] > 0
@@ -69,8 +72,9 @@ def test_telemanom_cnn_forecaster(shared_data: Path) -> None:
     report = evaluate_telemanom(
         shared_data / "msl", channels=["M-6"], steps=40, eval_every=20, kind="cnn"
     )
-    # convolutions 48 + 328; head (8 x 13 conv outputs + 10 x 54 command inputs) -> 128 -> 128 -> 1
-    assert report["settings"]["model"] == "cnn" and report["params"] == 99_577
+    # convolutions 48 + 328; head (8 x 60 conv outputs of the 250 values + 10 x 54 command
+    # inputs) -> 128 -> 128 -> 10 values ahead
+    assert report["settings"]["model"] == "cnn" and report["params"] == 148_866
     assert report["channels"]["M-6"]["tp"] == 1
 
 

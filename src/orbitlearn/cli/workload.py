@@ -146,9 +146,10 @@ def evaluate_opssat_command(
         str,
         typer.Option(
             "--transform",
-            help="feature map before standardising: standard, log, both or relative",
+            help="feature map before standardising: standard, log, both, relative or nominal; "
+            "several joined by + give one input block each",
         ),
-    ] = "standard",
+    ] = "standard+nominal",
     healing: HealingOption = "none",
     device: DeviceOption = "jetson-orin-nano-15w",
     output_format: FormatOption = "table",
@@ -164,8 +165,10 @@ def evaluate_opssat_command(
         raise InputError("--hidden", hidden, "an integer >= 2")
     from orbitlearn.workloads.opssat import TRANSFORMS
 
-    if transform not in TRANSFORMS:
-        raise InputError("--transform", transform, f"one of {', '.join(TRANSFORMS)}")
+    if any(part not in TRANSFORMS for part in transform.split("+")):
+        raise InputError(
+            "--transform", transform, f"one or more of {', '.join(TRANSFORMS)} joined by +"
+        )
     from orbitlearn.workloads.evaluate import evaluate_opssat
 
     report = evaluate_opssat(
@@ -199,7 +202,7 @@ def evaluate_telemanom_command(
     ] = None,
     seed: SeedOption = 0,
     steps: Annotated[int, typer.Option("--steps", help="training steps per model")] = 600,
-    window: Annotated[int, typer.Option("--window", help="past values the forecaster sees")] = 64,
+    window: Annotated[int, typer.Option("--window", help="past values the forecaster sees")] = 250,
     model: Annotated[str, typer.Option("--model", help="forecaster: mlp or cnn")] = "mlp",
     hidden: Annotated[int, typer.Option("--hidden", help="hidden units per layer")] = 128,
     command_lags: Annotated[
@@ -211,9 +214,15 @@ def evaluate_telemanom_command(
             "--residual/--absolute",
             help="forecast the change from the last value, or the value itself",
         ),
-    ] = True,
+    ] = False,
     horizon: Annotated[
         int, typer.Option("--horizon", help="values ahead the forecaster is trained on")
+    ] = 10,
+    error_step: Annotated[
+        int,
+        typer.Option(
+            "--error-step", help="detect on the errors this many values ahead (1..horizon)"
+        ),
     ] = 1,
     shared: Annotated[
         bool,
@@ -235,6 +244,8 @@ def evaluate_telemanom_command(
     _check_positive("--window", window)
     _check_positive("--hidden", hidden)
     _check_positive("--horizon", horizon)
+    if not 1 <= error_step <= horizon:
+        raise InputError("--error-step", error_step, f"an integer in [1, --horizon={horizon}]")
     if not 0 <= command_lags <= window:
         raise InputError("--command-lags", command_lags, f"an integer in [0, --window={window}]")
     if model not in ("mlp", "cnn"):
@@ -256,6 +267,7 @@ def evaluate_telemanom_command(
         horizon=horizon,
         command_lags=command_lags,
         residual=residual,
+        error_step=error_step,
         per_channel=not shared,
         spacecraft=spacecraft,
         channels=chosen,

@@ -7,10 +7,12 @@ segment: ``segment`` (id), ``anomaly`` (0/1 label), ``train`` (1: the official t
 interval) and 18 hand-crafted features of the segment (:data:`FEATURES`).
 
 :func:`load_opssat` reads and checks it; :class:`OpsSatWorkload` encodes each segment
-(:class:`FeatureEncoder`: by default the 18 features standardised with statistics of the
-training rows only, the sampling interval and a one-hot channel) and detects anomalous
-segments with a :class:`~orbitlearn.workloads.models.BatchedEnsembleMLP` (F1 at probability
-0.5). For federated learning, satellites get whole channels (non-IID) or random rows (IID).
+(:class:`FeatureEncoder`: by default two blocks, each the 18 features, the sampling interval
+and a one-hot channel, the features standardised with the statistics of all training rows in
+the first and of the nominal training rows in the second, squashed by asinh) and detects
+anomalous segments with a :class:`~orbitlearn.workloads.models.BatchedEnsembleMLP` whose
+members are shared out over the blocks (F1 at probability 0.5). For federated learning,
+satellites get whole channels (non-IID) or random rows (IID).
 """
 
 from __future__ import annotations
@@ -490,7 +492,7 @@ class OpsSatWorkload(Workload):
         members: int = 8,
         dropout: float = 0.1,
         threshold: float = 0.5,
-        transform: str = "standard",
+        transform: str = "standard+nominal",
         channels: bool = True,
         sampling: bool = True,
     ) -> None:
