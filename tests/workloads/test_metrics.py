@@ -112,3 +112,15 @@ def test_event_scores_and_totals() -> None:
 def test_event_counts_rejects_reversed_sequences() -> None:
     with pytest.raises(ValueError, match=r"start <= end, actual: \(9, 3\)"):
         event_counts([(9, 3)], [])
+
+
+def test_first_only_credit_follows_later_telemanom() -> None:
+    from orbitlearn.workloads.metrics import event_counts
+
+    labelled = [(10, 20), (30, 40), (60, 70)]
+    # one prediction across the first two, one inside the third, one false alarm
+    predicted = [(15, 35), (65, 66), (90, 95)]
+    assert (event_counts(labelled, predicted).tp, event_counts(labelled, predicted).fp) == (3, 1)
+    first = event_counts(labelled, predicted, first_only=True)
+    assert (first.tp, first.fp, first.fn) == (2, 1, 1)
+    assert event_counts([], [(1, 2)], first_only=True) == event_counts([], [(1, 2)])

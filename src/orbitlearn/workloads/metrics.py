@@ -262,11 +262,19 @@ def _check_sequences(sequences: Sequence[Sequence_], name: str) -> NDArray[np.in
     return arr
 
 
-def event_counts(labelled: Sequence[Sequence_], predicted: Sequence[Sequence_]) -> EventCounts:
+def event_counts(
+    labelled: Sequence[Sequence_], predicted: Sequence[Sequence_], *, first_only: bool = False
+) -> EventCounts:
     """Event-wise counts of ``predicted`` sequences against ``labelled`` ones (inclusive ranges).
+
+    ``first_only``: a predicted sequence credits only the first labelled sequence (in the
+    order given) it overlaps, the rule of later telemanom versions (see the module docstring).
 
     >>> event_counts(labelled=[(10, 20), (50, 60)], predicted=[(18, 25), (30, 35)])
     EventCounts(tp=1, fp=1, fn=1)
+    >>> event_counts([(10, 20), (30, 40)], [(15, 35)]), event_counts(
+    ...     [(10, 20), (30, 40)], [(15, 35)], first_only=True)
+    (EventCounts(tp=2, fp=0, fn=0), EventCounts(tp=1, fp=0, fn=1))
     """
     true_seq = _check_sequences(labelled, "labelled")
     pred_seq = _check_sequences(predicted, "predicted")
@@ -274,7 +282,11 @@ def event_counts(labelled: Sequence[Sequence_], predicted: Sequence[Sequence_]) 
     overlap = (true_seq[:, None, 0] <= pred_seq[None, :, 1]) & (
         pred_seq[None, :, 0] <= true_seq[:, None, 1]
     )
-    tp = int(np.count_nonzero(overlap.any(axis=1)))
+    if first_only:
+        hit = overlap.any(axis=0)
+        tp = int(np.unique(np.argmax(overlap[:, hit], axis=0)).size) if hit.any() else 0
+    else:
+        tp = int(np.count_nonzero(overlap.any(axis=1)))
     fp = int(np.count_nonzero(~overlap.any(axis=0)))
     return EventCounts(tp=tp, fp=fp, fn=len(true_seq) - tp)
 
