@@ -172,3 +172,25 @@ def test_real_upsets_are_still_caught_and_repaired(clean: _Imbalanced, upset: st
     assert run.healing.report.detected == len(outcome.detections)
     assert run.healing.report.false_alarms == 0
     assert same_bits(run.model, clean.model)
+
+
+def test_total_gradient_norm_fast_path_matches_torch_and_keeps_non_finite() -> None:
+    from orbitlearn.healing.healer import _total_norm
+
+    gen = torch.Generator().manual_seed(3)
+    grads = [torch.randn(64, 33, generator=gen), torch.randn(33, generator=gen)]
+    exact = float(torch.linalg.vector_norm(torch.cat([g.reshape(-1) for g in grads]).double()))
+    for dtype in (torch.float32, torch.float64, torch.bfloat16):  # bf16: the torch path
+        tensors = [g.to(dtype) for g in grads]
+        assert _total_norm(tensors) == pytest.approx(
+            exact, rel=1e-2 if dtype == torch.bfloat16 else 1e-6
+        )
+    assert _total_norm([grads[0].t(), grads[1]]) == pytest.approx(exact, rel=1e-6)  # strided
+    huge = [g.clone() for g in grads]
+    huge[0][3, 4] = 1e30  # its square overflows float32, as in torch's norm (and Adam's g*g)
+    assert _total_norm(huge) == math.inf == float(torch.linalg.vector_norm(huge[0]))
+    for bad in (math.nan, math.inf):
+        upset = [g.clone() for g in grads]
+        upset[1][0] = bad
+        assert not math.isfinite(_total_norm(upset))
+    assert _total_norm([]) == 0.0
