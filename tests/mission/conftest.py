@@ -19,6 +19,8 @@ TINY = [
     "strategy.buffer_size=2",
     "satellite.checkpoint_every_steps=2",
     "output.checkpoint_every_h=2.0",
+    # report.html takes a few seconds: only the engine's baseline run writes one
+    "output.report=false",
 ]
 
 

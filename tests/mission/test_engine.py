@@ -21,7 +21,7 @@ from .conftest import tiny_config
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[MissionResult, Path]:
     out = tmp_path_factory.mktemp("baseline")
-    result = run_mission(tiny_config(), out)
+    result = run_mission(tiny_config("output.report=true"), out)
     assert result is not None
     return result, out
 
@@ -50,10 +50,16 @@ def test_tiny_mission_learns_and_writes_its_files(baseline):
         "updates.parquet",
         "timeline.parquet",
         "run.json",
+        "report.html",
     ):
         assert (out / name).is_file(), name
+    assert json.loads((out / "run.json").read_text())["report_written"] is True
     metrics = pq.read_table(out / "metrics.parquet").to_pydict()
     assert set(metrics["kind"]) == {"evaluation", "snapshot"}
+    # the last row is a snapshot at the mission's end (8 h), with the summary's totals
+    assert metrics["kind"][-1] == "snapshot" and metrics["mission_h"][-1] == pytest.approx(8.0)
+    assert metrics["bytes_up"][-1] == summary["bytes_up"]
+    assert metrics["bytes_down"][-1] == summary["bytes_down"]
     evaluation = [
         m for m, k in zip(metrics["metric"], metrics["kind"], strict=True) if k == "evaluation"
     ]
@@ -81,6 +87,31 @@ def test_bytes_are_counted_both_ways(baseline):
     assert summary["bytes_down"] == downloads * build.global_bytes
     # int8 quantisation: an update is about a quarter of the float32 global model
     assert build.update_bytes < 0.35 * build.global_bytes
+
+
+def test_a_pass_sends_the_update_before_it_receives_the_global_model(baseline):
+    """The download answering an upload starts when the ground has the update, never beside
+    it (so the global model sent back can include it)."""
+    result, _ = baseline
+    activity = result.activity
+    spans: dict[tuple[int, str], list[tuple[float, float]]] = {}
+    for sat, kind, a, b, detail in zip(
+        activity["satellite"],
+        activity["activity"],
+        activity["start_unix_s"],
+        activity["end_unix_s"],
+        activity["detail"],
+        strict=True,
+    ):
+        if (kind, detail) in (("transmitting", "downlink"), ("receiving", "uplink")):
+            spans.setdefault((int(sat), detail), []).append((a, b))
+    both = 0
+    for sat in range(4):
+        for a_up, b_up in spans.get((sat, "downlink"), []):
+            for a_down, b_down in spans.get((sat, "uplink"), []):
+                assert not (a_down < b_up and a_up < b_down), (sat, a_up, a_down)
+                both += int(0.0 <= a_down - b_up < 1.0)  # the answer, right after the upload
+    assert both > 0
 
 
 def test_a_transfer_spanning_two_passes_resumes_in_the_next(tmp_path: Path):
@@ -278,3 +309,28 @@ def test_stop_at_target_ends_the_mission_at_the_first_model_on_target():
     assert summary["time_to_target_h"] is not None
     assert summary["ended_h"] == pytest.approx(summary["time_to_target_h"], abs=1e-6)
     assert summary["final_metric"] >= 0.3 and summary["curve"][-2][1] < 0.3
+
+
+def _uploads_per_pass(engine: MissionEngine) -> list[int]:
+    counts = []
+    for i in range(engine.build.n_sats):
+        starts, ends = engine.links.ground_windows(i)
+        sent = np.array(
+            [
+                a
+                for s, k, a, _, d in engine.records.activity
+                if s == i and k == "transmitting" and d == "downlink"
+            ]
+        )
+        for a, b in zip(starts, ends, strict=True):
+            counts.append(int(np.sum((sent >= a) & (sent < b))))
+    return counts
+
+
+def test_exchanges_per_pass_caps_the_uploads_of_a_pass():
+    """One exchange per pass as in AsyncFLEO; two (the default) add an update trained on the
+    answer received in the pass."""
+    one = _uploads_per_pass(_engine_run(tiny_config("links.exchanges_per_pass=1")))
+    two = _uploads_per_pass(_engine_run(tiny_config()))
+    assert max(one) == 1
+    assert max(two) == 2 and sum(two) > sum(one)

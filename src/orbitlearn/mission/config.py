@@ -221,10 +221,11 @@ class LinksConfig(_Section):
     )
     isl_grazing_height_km: float = Field(default=80.0, ge=0.0, le=1000.0)
     exchanges_per_pass: int = Field(
-        default=1,
+        default=2,
         ge=0,
         le=1_000_000,
-        description="uploads and downloads a satellite starts per ground pass (0: no limit)",
+        description="uploads and downloads a satellite starts per ground pass (0: as many as "
+        "the pass's link time carries)",
     )
     bit_error_rate: float = Field(
         default=0.0, ge=0.0, le=0.5, description="residual bit error rate after coding"

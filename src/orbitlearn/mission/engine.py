@@ -30,7 +30,11 @@ destroys); an update waiting for a contact is held in non-volatile storage.
 
 Transfers (:mod:`orbitlearn.mission.links`) take frame bytes / rate + acquisition per pass +
 light time, span passes when needed, and charge the radio's power while data flows; a satellite
-starts at most ``links.exchanges_per_pass`` uploads and downloads per pass.
+starts at most ``links.exchanges_per_pass`` uploads and downloads per pass (0: as many as the
+pass's link time carries). In a pass a satellite first sends its update and receives the global
+model once the ground has it, so the model it trains on next can already include its own
+update (the answer to an upload); a satellite that holds the newest model trains on it at once
+and, with exchanges left in the pass, sends the result before the pass ends.
 
 With a parallel executor (process pool, Ray) slices of different satellites that overlap in
 mission time train at once, and more: when a global model's download is scheduled, the slice its
@@ -710,6 +714,7 @@ class MissionEngine:
         sat.counters.updates_sent += 1
         self._transmit(i, spans, "downlink")
         arrival = finish + self.links.ground_light_time_s(i, finish)
+        sat.upload_arrival_s = arrival
         self.queue.push(arrival, EventKind.UPLOAD_DONE, sat=i, data=(frame, spans))
 
     def _channel(self, direction: str, i: int, frame: bytes) -> bytes:
@@ -779,6 +784,12 @@ class MissionEngine:
         current = self.strategy.version
         if sat.downloading or sat.incoming_version >= current:
             return
+        if sat.uploading and sat.in_contact:
+            _, ends = self.links.ground_windows(i)
+            if sat.upload_arrival_s <= ends[sat.window]:
+                # the answer to an update arriving in this pass: the download starts when the
+                # ground has it (_on_upload_done), so the model sent back can include it
+                return
         limit = self.config.links.exchanges_per_pass
         if limit and sat.downloads_in_window >= limit:
             return
@@ -1046,6 +1057,10 @@ class MissionEngine:
                 self.sats[event.sat].counters.bytes_down += _bytes_by(
                     event.data[2], end, rates.uplink_bps
                 )
+        # a last snapshot at the mission's end, so metrics.parquet ends where the mission does
+        snapshots_so_far = self.records.snapshots
+        if not snapshots_so_far or snapshots_so_far[-1]["time_unix_s"] < end:
+            self._record_snapshot(end)
         activity = [
             (s, k, a, min(b_, end), d) for s, k, a, b_, d in self.records.activity if a < end
         ]

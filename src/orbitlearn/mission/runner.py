@@ -15,6 +15,8 @@ exactly where an uninterrupted run with the same configuration ends.
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,7 +55,15 @@ def _engine(
 
 
 def write_report_if_available(out_dir: Path) -> Path | None:
-    """Call ``orbitlearn.report.write_report(out_dir)`` when the report module provides it."""
+    """Call ``orbitlearn.report.write_report(out_dir)`` when the report module provides it.
+
+    A report that fails (a plotting error, a full disk) never costs the run its results: the
+    error is printed to stderr as a warning and ``None`` is returned, as when there is no
+    report module.
+
+    Returns:
+        The path of ``report.html``, or ``None`` when none was written.
+    """
     try:
         from orbitlearn import report
     except ImportError:  # pragma: no cover - the package exists
@@ -61,17 +71,29 @@ def write_report_if_available(out_dir: Path) -> Path | None:
     writer = getattr(report, "write_report", None)
     if writer is None:
         return None
-    written = writer(out_dir)
+    try:
+        written = writer(out_dir)
+    except Exception as exc:  # a report must never lose the results already written
+        print(
+            f"orbitlearn: warning: report.html was not written ({type(exc).__name__}: {exc}); "
+            f"the other results in {out_dir} are complete",
+            file=sys.stderr,
+        )
+        # no half-written (or earlier run's) report may pass for this run's
+        (out_dir / "report.html").unlink(missing_ok=True)
+        return None
     return Path(written) if written is not None else out_dir / "report.html"
 
 
 def _finish(result: MissionResult, out_dir: Path | None, config: MissionConfig) -> MissionResult:
     if out_dir is not None:
         result.write(out_dir)
-        if config.output.report:
-            report = write_report_if_available(out_dir)
-            if report is not None:
-                result.run_info["report"] = str(report)
+        report = write_report_if_available(out_dir) if config.output.report else None
+        result.run_info["report_written"] = report is not None
+        if report is not None:
+            result.run_info["report"] = str(report)
+        # run.json again, now that it knows whether report.html was written
+        write_text(out_dir / "run.json", json.dumps(result.run_info, indent=2) + "\n")
     return result
 
 

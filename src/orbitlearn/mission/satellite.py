@@ -116,6 +116,7 @@ class Satellite:
     carry: dict[str, Any] | None = None
     pending: list[ModelUpdate] = field(default_factory=list)
     uploading: bool = False
+    upload_arrival_s: float = float("-inf")
     downloading: bool = False
     incoming_version: int = -1
     recovering_until: float | None = None
