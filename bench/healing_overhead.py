@@ -6,6 +6,8 @@ optimizer (Adam, lr 1e-3) and the same batches:
 * ``plain``: a plain PyTorch step, no orbitlearn: ``zero_grad(set_to_none=True)``, forward,
   loss, ``backward()``, ``optimizer.step()``, ``loss.item()`` (the loss is read back, as every
   training loop that logs it does).
+* ``plain-control``: a second, independent ``plain`` runner. Its ratio to ``plain`` should be
+  1 within the confidence interval: it shows how finely the run can resolve a ratio at all;
 * ``none``, ``detect``, ``standard``, ``full``, ``full-checksum`` (``full`` with checksum instead
   of compare detection), ``dmr``, ``tmr``: the same step through ``orbitlearn.healing.Healing``.
 
@@ -16,13 +18,17 @@ parameters, batch 32) and, on request, ``mlp-wide`` (784-1024-1024-10, 1.86M par
 
 How it is timed, so that a shared machine disturbs it as little as possible:
 
-* warm-up: every variant first runs ``--warmup`` steps (optimizer state, the detectors'
-  warm-up, the first snapshot, allocator caches);
-* blocks: a repetition times one block of ``--steps`` consecutive steps of every variant, in an
-  order that rotates from one repetition to the next (no variant always runs first or right
-  after another). The default block is 50 steps, the period of ``standard``'s state scan and
-  snapshot, so every block carries exactly one of each: the periodic work is amortised into
-  the block time, not hidden by a median over single steps;
+* fresh objects: each repetition builds every variant anew (same seed, so the same initial
+  weights) and runs ``--warmup`` (20) untimed steps: optimizer state, the spike detectors'
+  16-value and the activation guard's 8-pass warm-up, the first snapshot. Fresh objects land
+  at new addresses, so memory-layout effects (on the 2-core development VM, four identical
+  plain runners kept for a whole run differed by up to 30 %) spread over all variants
+  instead of favouring one (``--reuse`` keeps one set of objects);
+* blocks: a repetition then times one block of ``--steps`` consecutive steps of every variant,
+  in an order that rotates from one repetition to the next (no variant always runs first or
+  right after another). The default block is 50 steps, the period of ``standard``'s state
+  scan and snapshot: steps 20-69 of a fresh run carry exactly one of each (step 49), so the
+  periodic work is amortised into the block time, not hidden by a median over single steps;
 * paired ratios: in each repetition a variant's block time is divided by ``plain``'s block
   time of the same repetition (slow phases of the machine hit both); ``<variant>_ratio`` is
   the median of these ratios over the repetitions and ``<variant>_ratio_ci`` its
@@ -58,7 +64,17 @@ from torch import nn
 
 from orbitlearn.healing import Healing
 
-VARIANTS = ("plain", "none", "detect", "standard", "full", "full-checksum", "dmr", "tmr")
+VARIANTS = (
+    "plain",
+    "plain-control",
+    "none",
+    "detect",
+    "standard",
+    "full",
+    "full-checksum",
+    "dmr",
+    "tmr",
+)
 TARGET = ("standard", 1.05)
 
 
@@ -117,7 +133,7 @@ class Runner:
         self.healing: Healing | None = None
         if variant == "full-checksum":
             self.healing = Healing("full", protect_method="checksum").bind(self.model, self.opt)
-        elif variant != "plain":
+        elif variant not in ("plain", "plain-control"):
             self.healing = Healing(variant).bind(self.model, self.opt)
         self.loss_fn = nn.functional.cross_entropy
 
@@ -177,17 +193,31 @@ def measure(
     warmup: int,
     device: torch.device,
     clock: Callable[[], float],
+    fresh: bool = True,
 ) -> dict[str, Any]:
     factory, shape, batch = MODELS[model]
     batches = _batches(shape, batch, device)
-    runners = {v: Runner(v, factory, device) for v in variants}
-    for runner in runners.values():  # warm-up: optimizer state, detector warm-up, caches
-        runner.timed_block(batches, warmup, 0, clock)
+    runners: dict[str, Runner] = {}
+    detections = 0
     blocks: dict[str, list[float]] = {v: [] for v in variants}
     for rep in range(repeats):
+        if fresh or not runners:
+            for runner in runners.values():
+                if runner.healing is not None:
+                    detections += runner.healing.report.detected
+                    detections += runner.healing.report.false_alarms
+            # new objects each repetition: where the allocator puts weights, gradients and
+            # optimizer state changes, so layout effects (cache-set conflicts, 4K aliasing)
+            # spread over all variants instead of favouring one for the whole run
+            runners = {v: Runner(v, factory, device) for v in variants}
+            for runner in runners.values():  # optimizer state, detector warm-up, snapshot
+                runner.timed_block(batches, warmup, 0, clock)
         shift = rep % len(variants)
         for v in variants[shift:] + variants[:shift]:
-            blocks[v].append(runners[v].timed_block(batches, steps, rep * steps, clock))
+            blocks[v].append(runners[v].timed_block(batches, steps, warmup + rep * steps, clock))
+    for runner in runners.values():
+        if runner.healing is not None:
+            detections += runner.healing.report.detected + runner.healing.report.false_alarms
     plain = blocks["plain"]
     row: dict[str, Any] = {
         "model": model,
@@ -200,14 +230,10 @@ def measure(
         key = v.replace("-", "_")
         row[f"{key}_ratio"] = statistics.median(ratios)
         row[f"{key}_ratio_ci"] = list(median_ci(ratios))
-    detections = {
-        v: r.healing.report.detected + r.healing.report.false_alarms
-        for v, r in runners.items()
-        if r.healing is not None
-    }
-    row["detections_fault_free"] = sum(detections.values())  # false alarms would show here
+    row["detections_fault_free"] = detections  # false alarms would show here
     row["repeats"] = repeats
     row["steps_per_block"] = steps
+    row["fresh_objects_per_repeat"] = fresh
     return row
 
 
@@ -224,7 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--steps", type=int, default=50, help="steps per timed block")
-    parser.add_argument("--warmup", type=int, default=60)
+    parser.add_argument("--warmup", type=int, default=20, help="steps before each timed block")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep one set of models for all repetitions (default: fresh ones each repetition)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     parser.add_argument("--device", default="cpu")
@@ -256,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             warmup=args.warmup,
             device=device,
             clock=clock,
+            fresh=not args.reuse,
         )
         for m in models
     ]
@@ -286,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(
         f"(device {device}, {args.threads} thread(s), {args.clock} clock, torch {torch.__version__}; "
-        f"{args.repeats} repetitions x {args.steps}-step blocks per variant, interleaved; median "
+        f"{args.repeats} repetitions x {args.steps}-step blocks per variant, interleaved, "
+        f"{'one set of objects' if args.reuse else 'fresh objects each repetition'}; median "
         "of paired block ratios with 95 % CI)"
     )
     print(f"load average before: {load_before}; after: {load_after}")
