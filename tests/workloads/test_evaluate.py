@@ -128,3 +128,16 @@ def test_validation_of_telemanom_never_uses_the_test_series(shared_data: Path, m
     assert result["synthetic_injected"] == 2 * 4 and 0 <= result["synthetic_found"] <= 8
     assert t9["synthetic_injected"] == 4 and result["synthetic_false_alarms"] >= 0
     assert 0.0 <= result["synthetic_f0_5"] <= 1.0
+
+
+def test_telemanom_forecaster_ensemble(shared_data: Path) -> None:
+    one = evaluate_telemanom(shared_data / "msl", channels=["M-6"], steps=20, eval_every=10)
+    two = evaluate_telemanom(
+        shared_data / "msl", channels=["M-6"], steps=20, eval_every=10, members=2
+    )
+    assert two["params"] == 2 * one["params"] and two["settings"]["members"] == 2
+    assert two["flops_per_step"] == 2 * one["flops_per_step"]
+    # the first member is the single model (same seed); the mean forecast differs from it
+    assert two["channels"]["M-6"]["forecast_mse"] != one["channels"]["M-6"]["forecast_mse"]
+    with pytest.raises(InputError, match="Expected `members` to be an integer >= 1"):
+        evaluate_telemanom(shared_data / "msl", channels=["M-6"], steps=20, members=0)

@@ -53,7 +53,7 @@ from numpy.typing import NDArray
 from orbitlearn.errors import InputError
 from orbitlearn.workloads.base import Workload
 from orbitlearn.workloads.metrics import auc_roc, binary_scores, event_counts, f_beta
-from orbitlearn.workloads.models import model_cost
+from orbitlearn.workloads.models import MeanForecaster, model_cost
 from orbitlearn.workloads.opssat import OpsSatWorkload, load_opssat
 from orbitlearn.workloads.synthetic_anomalies import SYNTHETIC_KINDS, inject_anomaly, stable_seed
 from orbitlearn.workloads.telemanom import (
@@ -101,6 +101,28 @@ def train_workload(
         validation=workload.validation if config.eval_every else None,
     )
     return model, result
+
+
+#: Seed offset between the members of a forecaster ensemble (member i of run ``seed`` uses
+#: ``seed + MEMBER_SEED_STRIDE * i``).
+MEMBER_SEED_STRIDE = 1000
+
+
+def train_forecasters(
+    workload: Workload, config: TrainingConfig, seed: int, members: int
+) -> tuple[torch.nn.Module, list[FitResult]]:
+    """``members`` forecasters trained independently (seeds ``seed + 1000 i``), as one
+    :class:`~orbitlearn.workloads.models.MeanForecaster` (the model itself for one member)."""
+    if isinstance(members, bool) or not isinstance(members, int) or members < 1:
+        raise InputError("members", members, "an integer >= 1")
+    trained = [
+        train_workload(workload, config, seed + MEMBER_SEED_STRIDE * i) for i in range(members)
+    ]
+    if members == 1:
+        return trained[0][0], [trained[0][1]]
+    model = MeanForecaster([m for m, _ in trained])
+    model.eval()
+    return model, [f for _, f in trained]
 
 
 def _cost(workload: Workload, model: torch.nn.Module, batch_size: int) -> dict[str, int]:
@@ -309,6 +331,7 @@ def evaluate_telemanom(
     command_lags: int = 8,
     residual: bool = False,
     error_step: int = 1,
+    members: int = 1,
     per_channel: bool = True,
     spacecraft: str | None = None,
     channels: list[str] | None = None,
@@ -327,6 +350,8 @@ def evaluate_telemanom(
         window, hidden, kind, horizon, command_lags, residual: the forecaster and its inputs (see
             :class:`~orbitlearn.workloads.telemanom.TelemanomWorkload`).
         error_step: detection judges the forecasts this many values ahead (1 .. horizon).
+        members: forecasters trained independently per model (seeds ``seed + 1000 i``) whose
+            mean forecast is judged; ``params`` and ``flops_per_step`` cover all of them.
         per_channel: one model per channel (telemanom's protocol); False: one model for all.
         spacecraft, channels: which channels (see :func:`load_telemanom`).
         batch_size, learning_rate, eval_every: training settings.
@@ -373,10 +398,10 @@ def evaluate_telemanom(
                 residual=residual,
                 error_step=error_step,
             )
-            model, result = train_workload(workload, config, seed)
-            fits.append(result)
+            model, member_fits = train_forecasters(workload, config, seed, members)
+            fits.extend(member_fits)
             results.extend(workload.detect(model))
-            best_step.update(dict.fromkeys(group, result.best_step))
+            best_step.update(dict.fromkeys(group, member_fits[0].best_step))
             cost = cost or _cost(workload, model, batch_size)
     summary = summarise_channels(results)
     for chan_id, chan in summary["channels"].items():
@@ -404,6 +429,7 @@ def evaluate_telemanom(
             "command_lags": command_lags,
             "residual": residual,
             "error_step": error_step,
+            "members": members,
             "per_channel": per_channel,
             "batch_size": batch_size,
             "learning_rate": learning_rate,
@@ -427,6 +453,7 @@ def validate_telemanom(
     command_lags: int = 0,
     residual: bool = False,
     error_step: int = 1,
+    members: int = 1,
     per_channel: bool = True,
     spacecraft: str | None = None,
     channels: list[str] | None = None,
@@ -501,7 +528,7 @@ def validate_telemanom(
                 validation_fraction=validation_fraction,
                 thresholds=thresholds,
             )
-            model, _ = train_workload(workload, config, seed)
+            model, _ = train_forecasters(workload, config, seed, members)
             params = params or int(sum(p.numel() for p in model.parameters()))
             assert workload.validation is not None
             val = workload.validation
@@ -561,6 +588,7 @@ def validate_telemanom(
             "command_lags": command_lags,
             "residual": residual,
             "error_step": error_step,
+            "members": members,
             "per_channel": per_channel,
             "batch_size": batch_size,
             "learning_rate": learning_rate,

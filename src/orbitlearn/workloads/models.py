@@ -35,6 +35,7 @@ __all__ = [
     "BatchedEnsembleMLPFactory",
     "EnsembleMLP",
     "EnsembleMLPFactory",
+    "MeanForecaster",
     "ModelCost",
     "WindowForecaster",
     "WindowForecasterFactory",
@@ -293,6 +294,27 @@ class WindowForecaster(nn.Module):
         if self.residual:
             out = out + last
         return out.squeeze(1) if self.horizon == 1 else out
+
+
+class MeanForecaster(nn.Module):
+    """The mean forecast of several independently trained forecasters (an ensemble).
+
+    Input as the members'; output their mean, shape ``(batch,)`` or ``(batch, horizon)``.
+
+    >>> a, b = WindowForecaster(4, 0, hidden=2), WindowForecaster(4, 0, hidden=2)
+    >>> x = torch.randn(3, 4)
+    >>> bool(torch.allclose(MeanForecaster([a, b])(x), (a(x) + b(x)) / 2))
+    True
+    """
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        if not members:
+            raise InputError("members", 0, "at least one forecaster")
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([member(x) for member in self.members]).mean(dim=0)
 
 
 def forecast_mse_loss(prediction: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
