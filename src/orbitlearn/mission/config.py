@@ -225,7 +225,9 @@ class LinksConfig(_Section):
         ge=0,
         le=1_000_000,
         description="uploads and downloads a satellite starts per ground pass (0: as many as "
-        "the pass's link time carries)",
+        "the pass's link time carries; with fedasync or a buffer of one, a satellite in view "
+        "then trades models with the ground every second or so for its whole pass, which is "
+        "slow to simulate)",
     )
     bit_error_rate: float = Field(
         default=0.0, ge=0.0, le=0.5, description="residual bit error rate after coding"
