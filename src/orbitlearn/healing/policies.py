@@ -142,7 +142,7 @@ class HealingPolicy:
     spike_window: int = 64
     spike_warmup: int = 16
     spike_threshold_mads: float = 8.0
-    spike_min_ratio: float = 3.0
+    spike_min_ratio: float = 10.0
     activation_margin: float = 1.0
     activation_warmup: int = 8
     exponent_slack_binades: int = 10
