@@ -287,6 +287,35 @@ def test_orbit_aware_rate_criterion_stops_after_a_burst():
     assert eager.expected_satellites == {0}
 
 
+def test_orbit_aware_knows_a_pass_carries_only_so_many_uploads():
+    # satellite 0 reports at 70 s in its pass [0, 300) and receives a model at 71 s: with no
+    # limit it could deliver again in this pass, with one upload per pass only in the next
+    for limit, expected in ((None, 71.0 + 50.0 + 20.0), (1, 1000.0 + 20.0)):
+        s = OrbitAware(
+            _orbit_plan(),
+            train_duration_s=50.0,
+            upload_duration_s=20.0,
+            min_fraction=0.25,
+            uploads_per_pass=limit,
+        )
+        s.initialize(W0, 0.0)
+        s.receive(_upd(0, 0, [1, 1, 1]), 70.0)
+        s.on_download(0, s.version, 71.0)
+        assert s.predict_arrivals_s(71.0)[0] == pytest.approx(expected)
+        if limit is not None:
+            restored = OrbitAware(
+                _orbit_plan(),
+                train_duration_s=50.0,
+                upload_duration_s=20.0,
+                min_fraction=0.25,
+                uploads_per_pass=limit,
+            )
+            restored.load_state_dict(s.state_dict())
+            assert restored.predict_arrivals_s(71.0)[0] == pytest.approx(expected)
+    with pytest.raises(InputError, match="uploads_per_pass"):
+        OrbitAware(_orbit_plan(), uploads_per_pass=0)
+
+
 # -- ISL relay ------------------------------------------------------------------------------------
 
 

@@ -167,6 +167,7 @@ class MissionBuild:
                 train_duration_s=train_s,
                 upload_duration_s=up_s,
                 download_duration_s=down_s,
+                uploads_per_pass=config.links.exchanges_per_pass or None,
                 server_learning_rate=s.server_learning_rate,
                 **staleness,
             )

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from orbitlearn.errors import InputError
 from orbitlearn.federation.plan import ContactPlan
 from orbitlearn.federation.staleness import PolynomialStaleness, StalenessWeight
 from orbitlearn.federation.strategies.base import (
@@ -77,6 +78,10 @@ class OrbitAware(Strategy):
             train + upload time, the shortest possible round trip of any satellite (the
             idleness every round imposes); 0 degenerates towards one update per round.
         grace_s: how long after the planned deadline to wait for late arrivals (>= 0).
+        uploads_per_pass: updates a satellite can deliver per ground pass (the mission's
+            ``links.exchanges_per_pass``; ``None``: no limit). A satellite that has used them
+            is predicted to deliver its next update in its next pass, not in this one: a round
+            planned on an update that cannot come closes at its deadline with stale leftovers.
         staleness: weighting of late updates; default polynomial with ``a = 0.5``.
         **kwargs: :class:`Strategy` arguments (``local_steps``, ``learning_rate``, ``rule``,
             ``server_learning_rate``, ``max_staleness``).
@@ -95,6 +100,7 @@ class OrbitAware(Strategy):
         horizon_s: float = 86_400.0,
         round_overhead_s: float | None = None,
         grace_s: float = 60.0,
+        uploads_per_pass: int | None = None,
         staleness: StalenessWeight | None = None,
         **kwargs: Any,
     ) -> None:
@@ -118,6 +124,16 @@ class OrbitAware(Strategy):
             else _positive_float("round_overhead_s", round_overhead_s, allow_zero=True)
         )
         self.grace_s = _positive_float("grace_s", grace_s, allow_zero=True)
+        if uploads_per_pass is not None and (
+            isinstance(uploads_per_pass, bool)
+            or not isinstance(uploads_per_pass, (int, np.integer))
+            or uploads_per_pass < 1
+        ):
+            raise InputError("uploads_per_pass", uploads_per_pass, "an integer >= 1 or None")
+        self.uploads_per_pass = None if uploads_per_pass is None else int(uploads_per_pass)
+        n = plan.n_satellites
+        self._pass_start_s = np.full(n, -np.inf)  # start of the pass of the last arrival
+        self._pass_uploads = np.zeros(n, dtype=np.int64)  # arrivals in that pass
         self._deadline_s: float | None = None
         self._expected: set[int] = set()
         self._arrived: set[int] = set()
@@ -132,6 +148,7 @@ class OrbitAware(Strategy):
             "horizon_s": self.horizon_s,
             "round_overhead_s": self.round_overhead_s,
             "grace_s": self.grace_s,
+            "uploads_per_pass": self.uploads_per_pass,
         }
 
     # -- planning --------------------------------------------------------------------------------
@@ -157,6 +174,11 @@ class OrbitAware(Strategy):
         ready_held = np.maximum(now_s, self._download_s + self.train_duration_s)
         got_model = self.plan.transfer_finish_s_all(now_s, self.download_duration_s)
         ready = np.where(holds, ready_held, got_model + self.train_duration_s)
+        if self.uploads_per_pass is not None:
+            for i in np.flatnonzero(self._pass_uploads >= self.uploads_per_pass):
+                window = self.plan.next_ground_window(int(i), now_s)
+                if window is not None and window[0] == self._pass_start_s[i]:
+                    ready[i] = max(ready[i], window[1])  # this pass is used up
         return self.plan.transfer_finish_s_all(ready, self.upload_duration_s)
 
     def _plan_round(self, now_s: float) -> None:
@@ -186,6 +208,15 @@ class OrbitAware(Strategy):
 
     def on_update(self, pending: PendingUpdate, now_s: float) -> str | None:
         self._arrived |= set(pending.contributors)
+        sender = pending.sender
+        if 0 <= sender < self.n_satellites:
+            window = self.plan.next_ground_window(sender, now_s)
+            start = window[0] if window is not None and window[0] <= now_s else -np.inf
+            if start == self._pass_start_s[sender]:
+                self._pass_uploads[sender] += 1
+            else:
+                self._pass_start_s[sender] = start
+                self._pass_uploads[sender] = 1
         return None
 
     def ready_to_aggregate(self, now_s: float) -> bool:
@@ -208,6 +239,8 @@ class OrbitAware(Strategy):
             "deadline_s": self._deadline_s,
             "expected": _sorted_ints(self._expected),
             "arrived": _sorted_ints(self._arrived),
+            "pass_start_s": self._pass_start_s.copy(),
+            "pass_uploads": self._pass_uploads.copy(),
         }
 
     def _load_extra_state(self, state: Mapping[str, Any]) -> None:
@@ -215,3 +248,5 @@ class OrbitAware(Strategy):
         self._deadline_s = None if deadline is None else float(deadline)
         self._expected = {int(s) for s in state["expected"]}
         self._arrived = {int(s) for s in state["arrived"]}
+        self._pass_start_s = np.asarray(state["pass_start_s"], dtype=np.float64).copy()
+        self._pass_uploads = np.asarray(state["pass_uploads"], dtype=np.int64).copy()
