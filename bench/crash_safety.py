@@ -12,9 +12,14 @@ moment and then checks, from the store alone:
 4. training resumes: a fresh trainer loads the state and its next step again equals the
    reference.
 
-Half of the kills land at a uniformly random time in the child's run; the other half at a random
-moment inside a checkpoint save (after a save started, within the measured save duration), so
-torn temp files, renamed-but-uncommitted payloads and half-pruned generations all occur.
+Half of the kills land at a uniformly random time in the child's run; the other half inside a
+checkpoint save, so torn temp files, renamed-but-uncommitted payloads and half-pruned
+generations all occur. Of those, half are timed by the parent (a random moment after a save
+started, within the measured save duration: on a busy machine the save may end first, and the
+kill then lands in training), and half are a SIGKILL the child sends itself just before a
+random one of the save's first ``SAVE_IO_CALLS`` durability calls (``os.fsync`` /
+``os.replace``: written but not synced, synced but not renamed, payload renamed but manifest
+not committed, ...), which lands inside the save whatever the machine's load.
 Several trials reuse one store (each child resumes where the previous one was killed).
 
 Usage::
@@ -47,6 +52,10 @@ from torch import nn
 from orbitlearn.healing import CheckpointInfo, CheckpointStore, bitwise_equal
 from orbitlearn.onboard import OnboardTrainer, ResumableBatches
 
+#: A save makes at least this many ``os.fsync`` / ``os.replace`` calls (payload fsync and
+#: rename, directory fsync, manifest fsync and rename, directory fsync): a self-kill picks one.
+SAVE_IO_CALLS = 6
+
 
 def _trainer(store: CheckpointStore | None, every: int) -> OnboardTrainer:
     torch.manual_seed(0)
@@ -69,23 +78,62 @@ def _trainer(store: CheckpointStore | None, every: int) -> OnboardTrainer:
 class _NotifyingStore(CheckpointStore):
     """A store that reports the start and end of each save to the parent."""
 
-    def __init__(self, directory: Path, conn: Connection) -> None:
+    def __init__(
+        self, directory: Path, conn: Connection, self_kill: tuple[int, int] | None = None
+    ) -> None:
         super().__init__(directory, keep=3)
         self._conn = conn
+        self._self_kill = self_kill  # (which save of this process, which durability call)
+        self._saves = 0
 
     def save(self, state: Any, *, step: int, metadata: Any = None) -> CheckpointInfo:
         self._conn.send_bytes(f"save-begin {step}\n".encode())
+        self._saves += 1
+        if self._self_kill is not None and self._saves == self._self_kill[0]:
+            _kill_self_before_io_call(self._self_kill[1])
         info = super().save(state, step=step, metadata=metadata)
         self._conn.send_bytes(f"save-end {step} {info.generation}\n".encode())
         return info
 
 
-def _child(directory: Path, conn: Connection, steps: int, every: int) -> None:
-    """The training process: resume from the store, train to ``steps``, report progress."""
+def _kill_self_before_io_call(index: int) -> None:
+    """SIGKILL this process just before its ``index``-th ``os.fsync``/``os.replace`` from now."""
+    calls = [0]
+
+    def gate(real: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if calls[0] == index:
+                os.kill(os.getpid(), signal.SIGKILL)
+            calls[0] += 1
+            return real(*args, **kwargs)
+
+        return wrapped
+
+    setattr(os, "fsync", gate(os.fsync))  # noqa: B010 - this child process only
+    setattr(os, "replace", gate(os.replace))  # noqa: B010
+
+
+def _child(
+    directory: Path,
+    conn: Connection,
+    steps: int,
+    every: int,
+    self_kill: tuple[float, int] | None = None,
+) -> None:
+    """The training process: resume from the store, train to ``steps``, report progress.
+
+    ``self_kill = (u, call)``: kill itself inside the save number ``1 + floor(u * n)`` of the
+    ``n`` saves left after resuming, just before that save's durability call ``call``.
+    """
     try:
         torch.set_num_threads(1)
-        trainer = _trainer(_NotifyingStore(directory, conn), every)
+        store = _NotifyingStore(directory, conn)
+        trainer = _trainer(store, every)
         trainer.resume()
+        if self_kill is not None:
+            saves_left = max(1, (steps - trainer.step) // every)
+            store._saves = 0
+            store._self_kill = (1 + int(self_kill[0] * saves_left), self_kill[1])
         conn.send_bytes(f"resumed {trainer.step}\n".encode())
         while trainer.step < steps:
             trainer.train_slice(max_steps=1)
@@ -122,10 +170,16 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 def _spawn(
-    ctx: multiprocessing.context.BaseContext, directory: Path, steps: int, every: int
+    ctx: multiprocessing.context.BaseContext,
+    directory: Path,
+    steps: int,
+    every: int,
+    self_kill: tuple[float, int] | None = None,
 ) -> tuple[Any, Connection]:
     reader, writer = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_child, args=(directory, writer, steps, every), daemon=True)  # type: ignore[attr-defined]
+    process = ctx.Process(  # type: ignore[attr-defined]
+        target=_child, args=(directory, writer, steps, every, self_kill), daemon=True
+    )
     process.start()
     writer.close()  # the child holds the only write end: its death is our end of file
     return process, reader
@@ -205,6 +259,7 @@ def run_trials(
     stats: dict[str, Any] = {
         "trials": 0,
         "kills_in_save": 0,
+        "self_kills_in_save": 0,
         "kills_in_training": 0,
         "finished_before_kill": 0,
         "loaded_checkpoint": 0,
@@ -232,7 +287,14 @@ def run_trials(
                 directory = root / f"store-{trial}"
                 durable, kills_here = None, 0
             in_save = trial % 2 == 1
-            process, conn = _spawn(ctx, directory, steps, every)
+            self_kill = (
+                (rng.random(), rng.randrange(SAVE_IO_CALLS))
+                if in_save and (trial // 2) % 2 == 0
+                else None
+            )
+            if self_kill is not None:
+                stats["self_kills_in_save"] += 1
+            process, conn = _spawn(ctx, directory, steps, every, self_kill)
             lines: list[str] = []
             kill_at: float | None = None
             target_save = 0
@@ -246,7 +308,7 @@ def run_trials(
                 before = len("".join(lines))
                 alive = _read_available(conn, lines, 0.05 if kill_at is None else kill_at - now)
                 text = "".join(lines)
-                if not target_save and "resumed" in text:
+                if self_kill is None and not target_save and "resumed" in text:
                     # schedule the kill within what is left of this child's run
                     start = int(text.split("resumed", 1)[1].split()[0])
                     left = max(1, steps - start)
