@@ -107,6 +107,7 @@ def time_to_target(
     max_days: float,
     local_steps: int | None = None,
     exchanges_per_pass: int | None = None,
+    seed: int | None = None,
 ) -> list[dict[str, Any]]:
     """Rows ``strategy, time_to_target_h, ratio_vs_sync`` (+ context) for the paper scenario."""
     rows = []
@@ -115,6 +116,8 @@ def time_to_target(
         common = [*common, f"strategy.local_steps={local_steps}"]
     if exchanges_per_pass is not None:
         common = [*common, f"links.exchanges_per_pass={exchanges_per_pass}"]
+    if seed is not None:
+        common = [*common, f"seed={seed}"]
     for strategy in STRATEGIES:
         name = "isl-relay" if strategy.startswith("isl-relay") else strategy
         extra = [f'strategy.name="{name}"', f"time.days={max_days}", "time.stop_at_target=true"]
@@ -254,13 +257,18 @@ def main(argv: list[str] | None = None) -> int:
         "--exchanges-per-pass", type=int, default=None, help="model exchanges per pass, all"
     )
     parser.add_argument(
+        "--seed", type=int, default=None, help="mission seed of the time-to-target runs"
+    )
+    parser.add_argument(
         "--only-time-to-target", action="store_true", help="skip the speed and fault runs"
     )
     args = parser.parse_args(argv)
     workload = args.workload or _default_workload()
     started = time.perf_counter()
     print("time to target (paper scenario)", file=sys.stderr)
-    rows = time_to_target(workload, args.max_days, args.local_steps, args.exchanges_per_pass)
+    rows = time_to_target(
+        workload, args.max_days, args.local_steps, args.exchanges_per_pass, args.seed
+    )
     speeds: dict[str, Any] = {}
     fault_results: dict[str, Any] = {}
     if not args.only_time_to_target:
