@@ -86,6 +86,10 @@ class _NotifyingStore(CheckpointStore):
         self._self_kill = self_kill  # (which save of this process, which durability call)
         self._saves = 0
 
+    def arm_self_kill(self, save_number: int, call_index: int) -> None:
+        """Die inside the ``save_number``-th save from now, before durability call ``call_index``."""
+        self._self_kill, self._saves = (save_number, call_index), 0
+
     def save(self, state: Any, *, step: int, metadata: Any = None) -> CheckpointInfo:
         self._conn.send_bytes(f"save-begin {step}\n".encode())
         self._saves += 1
@@ -132,8 +136,7 @@ def _child(
         trainer.resume()
         if self_kill is not None:
             saves_left = max(1, (steps - trainer.step) // every)
-            store._saves = 0
-            store._self_kill = (1 + int(self_kill[0] * saves_left), self_kill[1])
+            store.arm_self_kill(1 + int(self_kill[0] * saves_left), self_kill[1])
         conn.send_bytes(f"resumed {trainer.step}\n".encode())
         while trainer.step < steps:
             trainer.train_slice(max_steps=1)
@@ -292,8 +295,6 @@ def run_trials(
                 if in_save and (trial // 2) % 2 == 0
                 else None
             )
-            if self_kill is not None:
-                stats["self_kills_in_save"] += 1
             process, conn = _spawn(ctx, directory, steps, every, self_kill)
             lines: list[str] = []
             kill_at: float | None = None
@@ -340,6 +341,7 @@ def run_trials(
                 stats["finished_before_kill"] += 1
             elif last_save and last_save[0].startswith("save-begin"):
                 stats["kills_in_save"] += 1
+                stats["self_kills_in_save"] += self_kill is not None
             else:
                 stats["kills_in_training"] += 1
             stats["debris_files_after_kill"] += (

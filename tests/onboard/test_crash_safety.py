@@ -34,7 +34,6 @@ def test_sigkill_at_random_moments_never_loads_a_corrupt_checkpoint(
     # half the kills aim inside a save; the child's own SIGKILLs before a save's fsync/rename
     # (trials 1, 5, 9, 13, 17) land there whatever the machine's load
     assert stats["self_kills_in_save"] >= 5
-    assert stats["kills_in_save"] >= stats["self_kills_in_save"] - stats["finished_before_kill"]
     assert stats["kills_in_save"] >= 5
     assert stats["max_lost_steps"] <= 4  # at most one checkpoint interval
     assert stats["loaded_checkpoint"] + stats["no_checkpoint_yet"] >= 20
