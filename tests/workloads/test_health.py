@@ -18,6 +18,7 @@ from orbitlearn.workloads import WORKLOADS, build_mission_workload
 from orbitlearn.workloads.health import (
     DERIVED_CHANNELS,
     FEATURES,
+    THERMAL_CHANNELS,
     FeatureScaling,
     HealthWorkload,
     _with_residuals,
@@ -25,12 +26,20 @@ from orbitlearn.workloads.health import (
     series_features,
     window_features,
 )
-from orbitlearn.workloads.telemetry_sim import ANOMALY_KINDS, CHANNELS, simulate_telemetry
+from orbitlearn.workloads.telemetry_sim import (
+    ANOMALY_KINDS,
+    CHANNELS,
+    TelemetryConfig,
+    battery_resistance_ohm,
+    open_circuit_voltage_v,
+    simulate_telemetry,
+    thermal_equilibrium_c,
+)
 
 START = 1767225600.0  # 2026-01-01T00:00:00Z
 DAY_S = 86_400.0
 STATIONS = [GroundStation("Stockholm", 59.33, 18.06), GroundStation("Dubbo", -32.25, 148.6)]
-N_FEATURES = (len(CHANNELS) + len(DERIVED_CHANNELS)) * len(FEATURES) + 3
+N_FEATURES = (len(CHANNELS) + len(DERIVED_CHANNELS)) * len(FEATURES) + 3 + len(THERMAL_CHANNELS)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +137,35 @@ def naive_features(window: np.ndarray, scaling: FeatureScaling) -> np.ndarray:
     table = np.array(rows)
     sensors = [i for i in range(table.shape[0]) if CHANNELS[i : i + 1] != ("payload_mode",)]
     summary = [table[sensors, 7].max(), table[sensors, 8].max(), table[sensors, 6].max()]
-    return np.clip(np.concatenate([table.ravel(), summary]), -50.0, 50.0)
+    thermal = naive_thermal_deviation(window, scaling)
+    return np.clip(np.concatenate([table.ravel(), summary, thermal]), -50.0, 50.0)
+
+
+def naive_thermal_deviation(window: np.ndarray, scaling: FeatureScaling) -> list[float]:
+    """Run each temperature's lag model from the window's first reading, step by step, driven
+    by the readings; fit a line to (reading - model) and report its change over the window."""
+    w = np.asarray(window, dtype=np.float64)
+    ch = {name: CHANNELS.index(name) for name in CHANNELS}
+    length = w.shape[0]
+    out = []
+    for j, name in enumerate(THERMAL_CHANNELS):
+        a = scaling.thermal_decay[j]
+        miss, total = [0.0], 0.0
+        for i in range(length - 1):
+            volt, isolar = w[i, ch["battery_voltage_v"]], w[i, ch["solar_current_a"]]
+            sunlit = float(isolar * volt > 0.5 * scaling.bus_w)
+            if not np.isfinite(isolar * volt):
+                sunlit = np.nan  # no reading, no estimate
+            load_w = volt * (isolar - w[i, ch["battery_current_a"]])
+            eq = thermal_equilibrium_c(
+                sunlit, load_w - scaling.bus_w, 5.0 * w[i, ch["payload_current_a"]]
+            )[j]
+            step = w[i + 1, ch[name]] - (a * w[i, ch[name]] + (1.0 - a) * float(eq))
+            total += step if np.isfinite(step) else 0.0  # a missing step counts 0
+            miss.append(total)
+        change = np.polyfit(np.arange(length), miss, 1)[0] * (length - 1)
+        out.append(float(np.arcsinh(change / scaling.noise_sigma[ch[name]])))
+    return out
 
 
 def test_fast_features_equal_their_definition_on_windows_with_every_anomaly(timeline):
@@ -180,6 +217,66 @@ def test_features_reject_bad_windows(timeline):
         series_features(np.zeros((100, 10)), np.array([90]), 20, scaling)
 
 
+def test_a_stuck_sensor_and_a_drifting_temperature_stand_far_above_normal_windows(timeline):
+    """The features that find the weak kinds: a frozen reading's repeat run, and a drifting
+    temperature's departure from the thermal model (normal windows: the same satellites'
+    anomaly-free telemetry, same noise)."""
+    scaling = FeatureScaling.for_power(timeline.config.power)
+    names = feature_names()
+    length = 40
+    cfg = TelemetryConfig(anomalies_per_day={"stuck": 4.0, "drift": 8.0}, rate_spread=0.0)
+    faulty = simulate_telemetry(timeline, seed=5, config=cfg)
+    clean = simulate_telemetry(timeline, seed=5, config=cfg, anomalies=False)
+    starts = np.arange(0, clean.n_times - length, 10)
+    normal = np.concatenate(
+        [series_features(clean.values[s], starts, length, scaling) for s in range(6)]
+    )
+    ev = faulty.events
+    repeat = names.index("any:longest_repeat")
+    stuck = [j for j in range(len(ev)) if ANOMALY_KINDS[ev.kind[j]] == "stuck"]
+    assert len(stuck) >= 5
+    for j in stuck:
+        start = min(ev.start_index[j], faulty.n_times - length)
+        x = series_features(faulty.values[ev.satellite[j]], np.array([start]), length, scaling)
+        assert x[0, repeat] > 0.9 > 4 * normal[:, repeat].max()
+    drifts = [
+        j
+        for j in range(len(ev))
+        if ANOMALY_KINDS[ev.kind[j]] == "drift" and CHANNELS[ev.channel[j]] in THERMAL_CHANNELS
+    ]
+    assert len(drifts) >= 4
+    for j in drifts:
+        column = names.index(f"{CHANNELS[ev.channel[j]]}:thermal_deviation")
+        start = max(ev.end_index[j] - length, 0)  # the window before the drift ends
+        x = series_features(faulty.values[ev.satellite[j]], np.array([start]), length, scaling)
+        # its magnitude times the share of it in one window, against the noise
+        assert abs(x[0, column]) > np.abs(normal[:, column]).max() + 0.5, CHANNELS[ev.channel[j]]
+
+
+def test_the_voltage_residual_uses_the_resistance_at_the_battery_temperature(timeline):
+    """With R(T_batt) the nominal residual is read noise; with R_25 it would carry the
+    resistance's growth in the cold (up to ~0.1 V at full charge current)."""
+    clean = simulate_telemetry(timeline, seed=5, anomalies=False)
+    scaling = FeatureScaling.for_power(timeline.config.power)
+    x = clean.values.astype(np.float64)
+    residual = _with_residuals(x, scaling)[..., len(CHANNELS)]
+    assert np.abs(residual).max() < 0.06  # volts, 4 cells in series
+    assert residual.std() < 0.5 * scaling.noise_sigma[len(CHANNELS)]
+    r_25 = x[..., 0] - (
+        open_circuit_voltage_v(x[..., 2], scaling.cells_in_series)
+        + x[..., 1] * scaling.resistance_ohm
+    )
+    assert np.abs(r_25).max() > 2 * np.abs(residual).max()
+    cold = x.copy()
+    cold[..., CHANNELS.index("battery_temp_c")] = 0.0
+    r_cold = battery_resistance_ohm(scaling.resistance_ohm, 0.0)
+    np.testing.assert_allclose(
+        _with_residuals(cold, scaling)[..., len(CHANNELS)] - residual,
+        -x[..., 1] * (r_cold - battery_resistance_ohm(scaling.resistance_ohm, x[..., 7])),
+        atol=1e-9,
+    )
+
+
 # --------------------------------------------------------------------------- shards
 def test_shards_are_each_satellites_own_windows(workload, timeline):
     assert workload.n_satellites == 6
@@ -199,9 +296,19 @@ def test_shards_are_each_satellites_own_windows(workload, timeline):
         workload.shard(6)
 
 
-def test_held_out_set_is_another_realisation_with_every_kind(workload):
+def test_held_out_set_is_another_realisation_with_every_kind(workload, timeline):
     counts = workload.test_windows.kind_counts()
     assert all(counts[k] > 0 for k in ANOMALY_KINDS), counts
+    # 6 satellite-days: four realisations (towards 48 satellite-days), the first one first
+    assert workload.test_realisations == 4
+    one = HealthWorkload(timeline, samples_per_satellite=64, seed=0, test_realisations=1)
+    assert len(workload.test_windows) == 4 * len(one.test_windows)
+    np.testing.assert_array_equal(
+        workload.test_windows.features[: len(one.test_windows)], one.test_windows.features
+    )
+    assert counts["stuck"] > 2 * one.test_windows.kind_counts()["stuck"]
+    with pytest.raises(InputError, match="Expected `test_realisations` to be an integer >= 1"):
+        HealthWorkload(timeline, samples_per_satellite=64, test_realisations=0)
     assert 0.1 < workload.test_windows.labels.mean() < 0.5
     # not the training windows: the training telemetry's labels differ at the same starts
     facts = workload.describe()

@@ -16,8 +16,10 @@ from orbitlearn.workloads.telemetry_sim import (
     MODE_TRAINING,
     SENSOR_CHANNELS,
     TelemetryConfig,
+    battery_resistance_ohm,
     open_circuit_voltage_v,
     simulate_telemetry,
+    thermal_equilibrium_c,
 )
 
 START = 1767225600.0  # 2026-01-01T00:00:00Z
@@ -180,6 +182,36 @@ def test_temperatures_lag_sunlight_by_their_time_constants(nominal):
     for start, stop in zip(entries, exits, strict=False):
         assert panel[start] > panel[stop - 1] + 20.0
         assert np.argmin(panel[start:stop]) >= stop - start - 3
+
+
+def test_the_published_battery_and_thermal_models_are_the_ones_simulated(nominal):
+    """What an onboard FDIR reuses (health residuals) is exactly what drives the readings."""
+    one_millivolt, one_millidegree = 1e-3, 1e-3
+    soc = nominal.channel("battery_soc").astype(np.float64)
+    volt = nominal.channel("battery_voltage_v").astype(np.float64)
+    ibat = nominal.channel("battery_current_a").astype(np.float64)
+    isolar = nominal.channel("solar_current_a").astype(np.float64)
+    ipay = nominal.channel("payload_current_a").astype(np.float64)
+    tbat = nominal.channel("battery_temp_c").astype(np.float64)
+    r = battery_resistance_ohm(nominal.pack_resistance_ohm, tbat)
+    ocv = open_circuit_voltage_v(soc, nominal.cells_in_series)
+    assert np.abs(volt - (ocv + ibat * r)).max() < one_millivolt  # float32 readings
+    bus_idle_w = nominal.power.loads.bus_idle_w
+    equilibria = thermal_equilibrium_c(
+        nominal.sunlit_fraction.astype(np.float64), volt * (isolar - ibat) - bus_idle_w, 5.0 * ipay
+    )
+    cfg = TelemetryConfig()
+    for name, eq, tau in zip(
+        ("panel_temp_c", "battery_temp_c", "payload_temp_c"),
+        equilibria,
+        (cfg.panel_tau_s, cfg.battery_tau_s, cfg.payload_tau_s),
+        strict=True,
+    ):
+        t = nominal.channel(name).astype(np.float64)
+        a = np.exp(-30.0 / tau)
+        step = t[:, 1:] - (a * t[:, :-1] + (1.0 - a) * eq[:, :-1])
+        assert np.quantile(np.abs(step), 0.999) < 10 * one_millidegree, name
+    assert battery_resistance_ohm(0.1, 30.0) == pytest.approx(0.1)  # no change above 25 degC
 
 
 # --------------------------------------------------------------------------- noise

@@ -117,9 +117,11 @@ __all__ = [
     "ChannelSpec",
     "Telemetry",
     "TelemetryConfig",
+    "battery_resistance_ohm",
     "channel_specs",
     "open_circuit_voltage_v",
     "simulate_telemetry",
+    "thermal_equilibrium_c",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -177,6 +179,50 @@ def open_circuit_voltage_v(soc: NDArray[Any] | float, cells_in_series: int = 1) 
     """
     soc_arr = np.clip(np.asarray(soc, dtype=np.float64), 0.0, 1.0)
     return cells_in_series * np.interp(soc_arr, OCV_TABLE[0], OCV_TABLE[1])
+
+
+def battery_resistance_ohm(
+    resistance_25c_ohm: float, battery_temp_c: NDArray[Any] | float
+) -> FloatArray:
+    """Internal resistance of the battery at ``battery_temp_c``: the 25 degC value grown by 2 %
+    per degC below 25 degC (Li-ion cells, est.; unchanged above).
+
+    >>> round(float(battery_resistance_ohm(0.1, 15.0)), 6)
+    0.12
+    """
+    cold_c = np.maximum(25.0 - np.asarray(battery_temp_c, dtype=np.float64), 0.0)
+    return resistance_25c_ohm * (1.0 + 0.02 * cold_c)
+
+
+def thermal_equilibrium_c(
+    sunlit: NDArray[Any] | float,
+    load_above_idle_w: NDArray[Any] | float,
+    payload_w: NDArray[Any] | float,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Equilibrium temperatures (degC) of the solar panel, battery and compute payload.
+
+    The satellite's thermal model (illustrative CubeSat values, est.): each temperature
+    relaxes toward its equilibrium with its own time constant (:class:`TelemetryConfig`). The
+    simulator drives it with the true sunlight and loads; an onboard FDIR can drive the same
+    model with its readings (:mod:`orbitlearn.workloads.health`).
+
+    Args:
+        sunlit: sunlit fraction, 0..1.
+        load_above_idle_w: the whole load minus the bus's idle load, watts (heat in the battery).
+        payload_w: power drawn by the compute payload, watts.
+
+    Returns:
+        ``(panel, battery, payload)`` equilibria, broadcast to the arguments' shape.
+
+    >>> [float(t) for t in thermal_equilibrium_c(1.0, 0.0, 0.0)]
+    [60.0, 15.0, 18.0]
+    """
+    sun = np.asarray(sunlit, dtype=np.float64)
+    panel = -45.0 + 105.0 * sun
+    battery = 5.0 + 10.0 * sun + 0.25 * np.asarray(load_above_idle_w, dtype=np.float64)
+    payload = 12.0 + 6.0 * sun + 2.0 * np.asarray(payload_w, dtype=np.float64)
+    panel, battery, payload = np.broadcast_arrays(panel, battery, payload)
+    return panel, battery, payload
 
 
 @dataclass(frozen=True)
@@ -688,10 +734,10 @@ def simulate_telemetry(
     served_w = load_w  # the load the bus serves (a shed load is rare; ignored in the currents)
     solar_w = np.clip(served_w + terminal_w, 0.0, power_in)
 
-    # ---- thermal (equilibria in degC, est.)
-    panel_eq = -45.0 + 105.0 * sunlit
-    battery_eq = 5.0 + 10.0 * sunlit + 0.25 * (load_w - loads.bus_idle_w)
-    payload_eq = 12.0 + 6.0 * sunlit + 2.0 * payload_w_total
+    # ---- thermal
+    panel_eq, battery_eq, payload_eq = thermal_equilibrium_c(
+        sunlit, load_w - loads.bus_idle_w, payload_w_total
+    )
     temps = []
     for eq, tau in (
         (panel_eq, cfg.panel_tau_s),
@@ -705,7 +751,7 @@ def simulate_telemetry(
 
     n_series = cfg.series_cells(power)
     r25 = cfg.pack_resistance_ohm(power)
-    resistance = r25 * (1.0 + 0.02 * np.maximum(25.0 - battery_t, 0.0))
+    resistance = battery_resistance_ohm(r25, battery_t)
     ocv = open_circuit_voltage_v(soc, n_series)
     # Terminal power P = V I with V = OCV + I R: the root of R I^2 + OCV I - P = 0 that is
     # continuous at P = 0 (written to stay accurate for small R P).
