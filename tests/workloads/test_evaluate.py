@@ -41,6 +41,8 @@ def test_telemanom_end_to_end_short(shared_data: Path) -> None:
         shared_data / "msl", channels=["M-6", "T-9"], steps=60, eval_every=30, seed=0
     )
     assert list(report["channels"]) == ["M-6", "T-9"]
+    # the defaults: three forecasters per channel, the 1-value novelty term
+    assert report["settings"]["members"] == 3 and report["settings"]["novelty_window"] == 1
     assert report["models"] == 2 and report["labelled_sequences"] == 3
     assert report["tp"] + report["fn"] == 3
     m6 = report["channels"]["M-6"]
@@ -63,14 +65,19 @@ def test_telemanom_end_to_end_short(shared_data: Path) -> None:
 
 def test_telemanom_shared_model(shared_data: Path) -> None:
     report = evaluate_telemanom(
-        shared_data / "msl", channels=["M-6", "T-9"], steps=40, eval_every=20, per_channel=False
+        shared_data / "msl",
+        channels=["M-6", "T-9"],
+        steps=40,
+        eval_every=20,
+        per_channel=False,
+        members=1,
     )
     assert report["models"] == 1 and report["settings"]["per_channel"] is False
 
 
 def test_telemanom_cnn_forecaster(shared_data: Path) -> None:
     report = evaluate_telemanom(
-        shared_data / "msl", channels=["M-6"], steps=40, eval_every=20, kind="cnn"
+        shared_data / "msl", channels=["M-6"], steps=40, eval_every=20, kind="cnn", members=1
     )
     # convolutions 48 + 328; head (8 x 60 conv outputs of the 250 values + 10 x 54 command
     # inputs) -> 128 -> 128 -> 10 values ahead
@@ -128,10 +135,16 @@ def test_validation_of_telemanom_never_uses_the_test_series(shared_data: Path, m
     assert result["synthetic_injected"] == 2 * 4 and 0 <= result["synthetic_found"] <= 8
     assert t9["synthetic_injected"] == 4 and result["synthetic_false_alarms"] >= 0
     assert 0.0 <= result["synthetic_f0_5"] <= 1.0
+    assert set(result["synthetic_found_by_kind"]) == {"shift", "spike", "noise", "stuck"}
+    assert sum(result["synthetic_found_by_kind"].values()) == result["synthetic_found"]
+    # T-9's judged stretch: its last 20 % (88 of 439 rows), at least 100
+    assert t9["synthetic_clean_points"] == 100
 
 
 def test_telemanom_forecaster_ensemble(shared_data: Path) -> None:
-    one = evaluate_telemanom(shared_data / "msl", channels=["M-6"], steps=20, eval_every=10)
+    one = evaluate_telemanom(
+        shared_data / "msl", channels=["M-6"], steps=20, eval_every=10, members=1
+    )
     two = evaluate_telemanom(
         shared_data / "msl", channels=["M-6"], steps=20, eval_every=10, members=2
     )
@@ -141,3 +154,15 @@ def test_telemanom_forecaster_ensemble(shared_data: Path) -> None:
     assert two["channels"]["M-6"]["forecast_mse"] != one["channels"]["M-6"]["forecast_mse"]
     with pytest.raises(InputError, match="Expected `members` to be an integer >= 1"):
         evaluate_telemanom(shared_data / "msl", channels=["M-6"], steps=20, members=0)
+
+
+def test_telemanom_novelty_term(shared_data: Path) -> None:
+    plain = evaluate_telemanom(
+        shared_data / "msl", channels=["T-9"], steps=20, eval_every=10, novelty_window=0
+    )
+    novel = evaluate_telemanom(shared_data / "msl", channels=["T-9"], steps=20, eval_every=10)
+    assert novel["settings"]["novelty_window"] == 1 and novel["params"] == plain["params"]
+    # same forecaster (same seed), so the same forecast errors; the judged errors differ
+    t9, t9_plain = novel["channels"]["T-9"], plain["channels"]["T-9"]
+    assert t9["forecast_mse"] == t9_plain["forecast_mse"]
+    assert t9["auc_roc"] != t9_plain["auc_roc"]

@@ -12,6 +12,7 @@ from orbitlearn.errors import DataError, InputError
 from orbitlearn.workloads.telemanom import (
     TelemanomWorkload,
     load_telemanom,
+    novelty_distances,
     parse_sequences,
     window_features,
 )
@@ -260,3 +261,44 @@ def test_errors_further_ahead_are_aligned_with_their_values(two_crafts: Path) ->
     assert offset == 16 + 2 and errors.shape == values.shape == (series.shape[0] - offset,)
     np.testing.assert_array_equal(values, series[offset:, 0])
     assert errors.max() < 1e-9
+
+
+def test_novelty_distances_against_brute_force() -> None:
+    rng = np.random.default_rng(3)
+    reference = rng.normal(0, 1, 200)
+    values = np.r_[reference[50:90], rng.normal(4, 1, 30)]  # a seen stretch, then new levels
+    got = novelty_distances(values, reference, 8, chunk=7)
+    assert got.shape == values.shape
+    keys = np.lib.stride_tricks.sliding_window_view(reference, 8)
+    for t in (7, 20, 39, 60, 69):
+        brute = np.sqrt(((keys - values[t - 7 : t + 1]) ** 2).mean(axis=1)).min()
+        assert got[t] == pytest.approx(brute, rel=1e-9, abs=1e-6)  # cdist by matmul
+    assert got[:7].tolist() == [got[7]] * 7  # the first points take their first full stretch
+    assert np.all(got[7:40] < 1e-6) and got[50:].min() > 1.0  # seen stretch vs new level
+    with pytest.raises(InputError, match="Expected `window` to be an integer >= 1, actual: 0"):
+        novelty_distances(values, reference, 0)
+    with pytest.raises(InputError, match="at least 8 each"):
+        novelty_distances(values[:5], reference, 8)
+
+
+def test_novelty_term_is_added_to_the_judged_errors(two_crafts: Path) -> None:
+    data = load_telemanom(two_crafts, channels=["A-1"])
+    plain = TelemanomWorkload(data, window=32)
+    novel = TelemanomWorkload(data, window=32, novelty_window=4, novelty_weight=2.0)
+    # the reference is the training rows the forecaster sees (not the held-out 20 %)
+    assert novel.reference["A-1"].shape == (32 + len(novel.train),)
+    model = plain.model_factory(0)
+    series = data.channels[0].test.copy()
+    series[200:230, 0] += 5.0  # a level the training values never reached
+    e0, v0, off0 = plain.step_errors(model, series)
+    e1, v1, off1 = novel.step_errors(model, series, "A-1")
+    assert off0 == off1 and np.array_equal(v0, v1)
+    distance = novelty_distances(series[:, 0], novel.reference["A-1"], 4)[off0:]
+    np.testing.assert_allclose(e1, e0 + 2.0 * distance)
+    assert distance[200 - off0 : 230 - off0].min() > 2.0  # >= 5 / sqrt(4) from its first point
+    with pytest.raises(
+        InputError, match=r"Expected `novelty_window` to be an integer in \[0, window=32\]"
+    ):
+        TelemanomWorkload(data, window=32, novelty_window=33)
+    with pytest.raises(InputError, match="Expected `novelty_weight` to be a finite number >= 0"):
+        TelemanomWorkload(data, window=32, novelty_window=4, novelty_weight=-1.0)

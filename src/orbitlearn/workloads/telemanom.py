@@ -16,6 +16,9 @@ summary of the commands (:func:`window_features`) with a
 :class:`~orbitlearn.workloads.models.WindowForecaster`; anomalies are the sequences where the
 forecast errors rise (or fall) beyond a threshold found without labels
 (:func:`orbitlearn.workloads.thresholds.detect_anomalies`), scored event-wise as telemanom does.
+Optionally the errors judged also carry the distance of the recent values to the nearest
+stretch of the channel's training values (:func:`novelty_distances`), which counts a level or
+shape never seen in training even where the forecaster follows it.
 The first ``window`` test points of a channel cannot be forecast (no history in the test file)
 and are never flagged.
 """
@@ -52,6 +55,7 @@ __all__ = [
     "TelemanomData",
     "TelemanomWorkload",
     "load_telemanom",
+    "novelty_distances",
     "parse_sequences",
     "window_features",
 ]
@@ -337,6 +341,53 @@ def window_features(
     return inputs, series[window:, 0].astype(np.float32)
 
 
+def novelty_distances(
+    values: NDArray[np.floating[Any]],
+    reference: NDArray[np.floating[Any]],
+    window: int,
+    chunk: int = 2048,
+) -> NDArray[np.float64]:
+    """Distance of each stretch of ``values`` to the nearest stretch of ``reference``.
+
+    Point ``t`` (from ``window - 1`` on) gets the root-mean-square difference between
+    ``values[t - window + 1 .. t]`` and the closest ``window`` consecutive values of
+    ``reference`` (a nominal series, e.g. the training telemetry); the first ``window - 1``
+    points get the distance of their first full stretch. A value level or a shape never seen
+    in the reference scores high, whatever a forecaster makes of it.
+
+    Args:
+        values: the series judged, shape ``(n,)``.
+        reference: nominal series, shape ``(m,)`` with ``m >= window``.
+        window: stretch length (1: distance of each value to the nearest reference value).
+        chunk: rows of ``values`` compared at once (bounds memory to ``chunk x m`` floats).
+
+    Returns:
+        Distances in units of the values, shape ``(n,)``.
+
+    Raises:
+        InputError: a bad window, or series shorter than it.
+
+    >>> novelty_distances(np.array([0.0, 0.5, 3.0]), np.array([0.0, 1.0]), 1).tolist()
+    [0.0, 0.5, 2.0]
+    """
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise InputError("window", window, "an integer >= 1")
+    x = np.asarray(values, dtype=np.float64)
+    r = np.asarray(reference, dtype=np.float64)
+    if x.size < window or r.size < window:
+        raise InputError(
+            "values", f"{x.size} values and {r.size} reference values", f"at least {window} each"
+        )
+    queries = torch.from_numpy(np.lib.stride_tricks.sliding_window_view(x, window).copy())
+    # Duplicate reference stretches (flat telemetry) change no distance; drop them.
+    keys = torch.from_numpy(np.unique(np.lib.stride_tricks.sliding_window_view(r, window), axis=0))
+    nearest = torch.cat(
+        [torch.cdist(q, keys).min(dim=1).values for q in torch.split(queries, chunk)]
+    ).numpy()
+    nearest /= np.sqrt(window)
+    return np.r_[np.full(window - 1, nearest[0]), nearest]
+
+
 @dataclass
 class ChannelResult:
     """Detection on one channel's test series.
@@ -393,6 +444,11 @@ class TelemanomWorkload(Workload):
         validation_fraction: the last share (in time) of each channel's training windows held
             out for model selection.
         thresholds: dynamic-threshold parameters.
+        novelty_window, novelty_weight: with ``novelty_window`` > 0, the error judged at a
+            point is the forecast error plus ``novelty_weight`` times the distance of the last
+            ``novelty_window`` values to the nearest such stretch of the channel's training
+            values (:func:`novelty_distances`; the reference is the training rows the
+            forecaster was fitted on, so the held-out validation rows are not in it).
 
     Samples: inputs are :func:`window_features` rows, targets the next value; the source is the
     channel and the position the time index of the predicted value.
@@ -419,6 +475,8 @@ class TelemanomWorkload(Workload):
         error_step: int = 1,
         validation_fraction: float = 0.2,
         thresholds: DynamicThresholdConfig | None = None,
+        novelty_window: int = 0,
+        novelty_weight: float = 1.0,
     ) -> None:
         if isinstance(window, bool) or not isinstance(window, int) or window < 1:
             raise InputError("window", window, "an integer >= 1")
@@ -450,6 +508,20 @@ class TelemanomWorkload(Workload):
         self.error_step = error_step
         self.command_lags = command_lags
         self.thresholds = thresholds or DynamicThresholdConfig()
+        if (
+            isinstance(novelty_window, bool)
+            or not isinstance(novelty_window, int)
+            or not 0 <= novelty_window <= window
+        ):
+            raise InputError(
+                "novelty_window", novelty_window, f"an integer in [0, window={window}]"
+            )
+        if not (np.isfinite(novelty_weight) and novelty_weight >= 0):
+            raise InputError("novelty_weight", novelty_weight, "a finite number >= 0")
+        self.novelty_window = novelty_window
+        self.novelty_weight = float(novelty_weight)
+        #: Per channel: the training values the forecaster is fitted on (novelty reference).
+        self.reference: dict[str, NDArray[np.float32]] = {}
         dim = dims.pop()
         self._factory = WindowForecasterFactory(
             window,
@@ -476,6 +548,7 @@ class TelemanomWorkload(Workload):
                 )
             samples = self._samples(chan, chan.train, horizon)
             cut = n_windows - n_val
+            self.reference[chan.chan_id] = chan.train[: cut + window + horizon - 1, 0]
             train_parts.append(samples.subset(np.arange(cut)))
             val_parts.append(samples.subset(np.arange(cut, n_windows)))
             test_parts.append(self._samples(chan, chan.test))
@@ -529,28 +602,53 @@ class TelemanomWorkload(Workload):
         return out[:, step - 1] if out.ndim == 2 else out
 
     def step_errors(
-        self, model: nn.Module, series: NDArray[np.float32]
+        self, model: nn.Module, series: NDArray[np.float32], chan_id: str | None = None
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], int]:
-        """Forecast errors of a ``(time, dims)`` series at :attr:`error_step` values ahead.
+        """Errors judged on a ``(time, dims)`` series: forecast errors at :attr:`error_step`
+        values ahead, plus the weighted novelty distance when :attr:`novelty_window` > 0.
+
+        Args:
+            model: the trained forecaster.
+            series: the series.
+            chan_id: whose training values are the novelty reference (default: the
+                workload's only channel).
 
         Returns:
-            ``(errors, values, offset)``: ``errors[i] = |values[i] - forecast|`` for the value
-            at series index ``offset + i``, where ``offset = window + error_step - 1`` (the
-            points before have too little history); shapes ``(time - offset,)``.
+            ``(errors, values, offset)``: ``errors[i] = |values[i] - forecast|`` (plus the
+            novelty term) for the value at series index ``offset + i``, where
+            ``offset = window + error_step - 1`` (the points before have too little history);
+            shapes ``(time - offset,)``.
         """
+        _, errors, values, offset = self._errors(model, series, chan_id)
+        return errors, values, offset
+
+    def _errors(
+        self, model: nn.Module, series: NDArray[np.float32], chan_id: str | None
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], int]:
+        """``(forecast errors, judged errors, values, offset)`` (see :meth:`step_errors`)."""
         inputs, targets = window_features(series, self.window, self.command_lags)
         k = self.error_step
         predicted = self.forecast(model, inputs, k)
         values = targets.astype(np.float64)[k - 1 :]
         predicted = predicted[: predicted.size - (k - 1)]
-        return np.abs(values - predicted), values, self.window + k - 1
+        offset = self.window + k - 1
+        forecast_errors = np.abs(values - predicted)
+        errors = forecast_errors
+        if self.novelty_window and self.novelty_weight > 0:
+            if chan_id is None:
+                if len(self.reference) != 1:
+                    raise InputError("chan_id", None, f"one of {', '.join(self.reference)}")
+                chan_id = next(iter(self.reference))
+            distance = novelty_distances(series[:, 0], self.reference[chan_id], self.novelty_window)
+            errors = forecast_errors + self.novelty_weight * distance[offset:]
+        return forecast_errors, errors, values, offset
 
     def detect(self, model: nn.Module) -> list[ChannelResult]:
         """Forecast every channel's test series, threshold the errors, score against labels."""
         model.eval()
         results = []
         for chan in self.data.channels:
-            errors, values, offset = self.step_errors(model, chan.test)
+            forecast_errors, errors, values, offset = self._errors(model, chan.test, chan.chan_id)
             found = detect_anomalies(errors, values, self.thresholds)
             sequences = [(s + offset, e + offset) for s, e in found.sequences]
             score = np.r_[np.full(offset, found.score.min()), found.score]
@@ -562,7 +660,7 @@ class TelemanomWorkload(Workload):
                     labelled=list(chan.anomaly_sequences),
                     score=score,
                     labels=chan.test_labels(),
-                    forecast_mse=float(np.mean(errors**2)),
+                    forecast_mse=float(np.mean(forecast_errors**2)),
                 )
             )
         return results
