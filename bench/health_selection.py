@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from orbitlearn.workloads.settings import TelemanomSettings
+
 #: OPS-SAT-AD candidates per stage: name -> keyword arguments of cross_validate_opssat.
 OPSSAT_STAGES: dict[str, dict[str, dict[str, Any]]] = {
     # 1: inputs, at the previous default model (8 x 64 ensemble, 2,000 steps).
@@ -146,7 +148,16 @@ _MSL_DEFAULT: dict[str, Any] = {
     "synthetic_repeats": 3,
 }
 
-#: MSL candidates per stage: name -> keyword arguments of validate_telemanom.
+#: What every MSL candidate starts from: the settings of the stage-1 baseline (a 64-value
+#: window, 64 hidden units, next-value targets, no command rows, one forecaster, no novelty
+#: term); each candidate's options replace some of them. (``validate_telemanom`` itself now
+#: starts from the chosen default, :class:`~orbitlearn.workloads.settings.TelemanomSettings`.)
+MSL_SELECTION_BASE = TelemanomSettings(
+    window=64, hidden=64, horizon=1, command_lags=0, members=1, novelty_window=0
+)
+
+#: MSL candidates per stage: name -> keyword arguments of validate_telemanom. They are applied
+#: to :data:`MSL_SELECTION_BASE`.
 MSL_STAGES: dict[str, dict[str, dict[str, Any]]] = {
     # 1: forecaster input window and architecture, 600 steps per channel.
     # Measured nMSE: 2.097, 2.061, 11.81, 3.802, 2.046 -> mlp w250 h128.
@@ -384,7 +395,9 @@ def msl_stage(data: Path, stage: str, seeds: tuple[int, ...] = (0,)) -> dict[str
     for name, options in MSL_STAGES[stage].items():
         for seed in seeds:
             key = name if len(seeds) == 1 else f"{name} / seed {seed}"
-            out[key] = validate_telemanom(data / "msl", seed=seed, **options)
+            out[key] = validate_telemanom(
+                data / "msl", seed=seed, settings=MSL_SELECTION_BASE, **options
+            )
     return out
 
 

@@ -78,8 +78,20 @@ def test_telemanom_json_has_per_channel_results(cli, shared_data: Path) -> None:
     assert report["settings"]["residual"] is False and report["settings"]["command_lags"] == 0
     settings = report["settings"]
     assert (settings["window"], settings["horizon"], settings["error_step"]) == (250, 10, 1)
+    assert (settings["members"], settings["novelty_window"]) == (3, 1)  # the chosen defaults
     for chan in report["channels"].values():
         assert {"tp", "fp", "fn", "predicted_sequences", "labelled_sequences"} <= set(chan)
+
+
+def test_telemanom_members_and_novelty_options(cli, shared_data: Path) -> None:
+    code, out, err = cli(
+        "workload", "evaluate", "telemanom", "--data", str(shared_data / "msl"),
+        "--channels", "T-9", "--steps", "20", "--members", "1", "--novelty-window", "0",
+        "--format", "json",
+    )  # fmt: skip
+    assert code == ExitCode.OK, err
+    report = json.loads(out)
+    assert (report["settings"]["members"], report["settings"]["novelty_window"]) == (1, 0)
 
 
 def test_telemanom_table(cli, shared_data: Path) -> None:
@@ -134,6 +146,14 @@ def test_bad_options_are_usage_errors(cli, shared_data: Path) -> None:
     )  # fmt: skip
     assert code == ExitCode.USAGE
     assert "Expected `--error-step` to be an integer in [1, --horizon=10], actual: 11" in err
+    code, _, err = cli("workload", "evaluate", "telemanom", "--data", msl, "--members", "0")
+    assert code == ExitCode.USAGE
+    assert "Expected `--members` to be an integer >= 1, actual: 0" in err
+    code, _, err = cli(
+        "workload", "evaluate", "telemanom", "--data", msl, "--novelty-window", "-1"
+    )  # fmt: skip
+    assert code == ExitCode.USAGE
+    assert "Expected `--novelty-window` to be an integer >= 0 (0: none), actual: -1" in err
     code, _, err = cli("workload", "evaluate", "telemanom", "--data", msl, "--channels", "X-1")
     assert code == ExitCode.DATA
     assert "no channel 'X-1'" in err

@@ -9,6 +9,7 @@ import pytest
 
 from orbitlearn.errors import DataError, InputError
 from orbitlearn.workloads import evaluate as evaluate_module
+from orbitlearn.workloads import settings as settings_module
 from orbitlearn.workloads.evaluate import (
     cross_validate_opssat,
     evaluate_opssat,
@@ -96,7 +97,7 @@ def test_errors_surface_as_data_and_input_errors(tmp_path: Path) -> None:
 
 def test_cross_validation_sees_training_rows_only(shared_data: Path, monkeypatch) -> None:
     seen: list[int] = []
-    real = evaluate_module.OpsSatWorkload
+    real = settings_module.OpsSatWorkload
 
     def spy(table, **kwargs):
         seen.append(len(table))
@@ -105,7 +106,7 @@ def test_cross_validation_sees_training_rows_only(shared_data: Path, monkeypatch
 
     table = evaluate_module.load_opssat(shared_data / "opssat")
     official_train = table.segment[table.train].tolist()
-    monkeypatch.setattr(evaluate_module, "OpsSatWorkload", spy)
+    monkeypatch.setattr(settings_module, "OpsSatWorkload", spy)
     result = cross_validate_opssat(
         shared_data / "opssat", n_folds=2, repeats=1, steps=60, members=2
     )
@@ -115,16 +116,23 @@ def test_cross_validation_sees_training_rows_only(shared_data: Path, monkeypatch
 
 
 def test_validation_of_telemanom_never_uses_the_test_series(shared_data: Path, monkeypatch) -> None:
-    real = evaluate_module.TelemanomWorkload
+    real = settings_module.TelemanomWorkload
 
     def spy(data, **kwargs):
         for chan in data.channels:
             assert chan.test is chan.train and chan.anomaly_sequences == []
         return real(data, **kwargs)
 
-    monkeypatch.setattr(evaluate_module, "TelemanomWorkload", spy)
+    monkeypatch.setattr(settings_module, "TelemanomWorkload", spy)
     result = validate_telemanom(
-        shared_data / "msl", channels=["M-6", "T-9"], steps=40, eval_every=20, residual=True
+        shared_data / "msl",
+        channels=["M-6", "T-9"],
+        steps=40,
+        eval_every=20,
+        window=64,
+        horizon=1,
+        members=1,
+        residual=True,
     )
     assert set(result["channels"]) == {"M-6", "T-9"}
     t9 = result["channels"]["T-9"]

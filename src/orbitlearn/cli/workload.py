@@ -224,6 +224,18 @@ def evaluate_telemanom_command(
             "--error-step", help="detect on the errors this many values ahead (1..horizon)"
         ),
     ] = 1,
+    members: Annotated[
+        int,
+        typer.Option("--members", help="forecasters per model whose mean forecast is judged"),
+    ] = 3,
+    novelty_window: Annotated[
+        int,
+        typer.Option(
+            "--novelty-window",
+            help="values whose distance to the nearest training stretch is added to the "
+            "judged errors (0: none)",
+        ),
+    ] = 1,
     shared: Annotated[
         bool,
         typer.Option(
@@ -248,6 +260,9 @@ def evaluate_telemanom_command(
         raise InputError("--error-step", error_step, f"an integer in [1, --horizon={horizon}]")
     if not 0 <= command_lags <= window:
         raise InputError("--command-lags", command_lags, f"an integer in [0, --window={window}]")
+    _check_positive("--members", members)
+    if novelty_window < 0:
+        raise InputError("--novelty-window", novelty_window, "an integer >= 0 (0: none)")
     if model not in ("mlp", "cnn"):
         raise InputError("--model", model, "one of 'mlp', 'cnn'")
     chosen = None
@@ -268,6 +283,8 @@ def evaluate_telemanom_command(
         command_lags=command_lags,
         residual=residual,
         error_step=error_step,
+        members=members,
+        novelty_window=novelty_window,
         per_channel=not shared,
         spacecraft=spacecraft,
         channels=chosen,

@@ -64,7 +64,13 @@ from orbitlearn.errors import InputError
 from orbitlearn.workloads.base import Workload
 from orbitlearn.workloads.metrics import auc_roc, binary_scores, event_counts, f_beta
 from orbitlearn.workloads.models import MeanForecaster, model_cost
-from orbitlearn.workloads.opssat import OpsSatWorkload, load_opssat
+from orbitlearn.workloads.opssat import load_opssat
+from orbitlearn.workloads.settings import (
+    DEFAULT_DEVICE,
+    OpsSatSettings,
+    TelemanomSettings,
+    with_overrides,
+)
 from orbitlearn.workloads.synthetic_anomalies import SYNTHETIC_KINDS, inject_anomaly, stable_seed
 from orbitlearn.workloads.telemanom import (
     ChannelResult,
@@ -84,11 +90,6 @@ __all__ = [
     "train_workload",
     "validate_telemanom",
 ]
-
-
-#: Default input transform of :func:`evaluate_opssat` (chosen by cross-validation, see the
-#: module docstring).
-OPSSAT_TRANSFORM = "standard+nominal"
 
 
 def _check_seed(seed: int) -> None:
@@ -145,30 +146,20 @@ def evaluate_opssat(
     path: str | Path,
     *,
     seed: int = 0,
-    steps: int = 2000,
-    members: int = 8,
-    hidden: int = 64,
-    dropout: float = 0.1,
-    transform: str = OPSSAT_TRANSFORM,
-    channels: bool = True,
-    sampling: bool = True,
-    threshold: float = 0.5,
-    batch_size: int = 64,
-    learning_rate: float = 2e-3,
+    settings: OpsSatSettings | None = None,
     healing: str = "none",
-    device: str = "jetson-orin-nano-15w",
+    device: str = DEFAULT_DEVICE,
+    **overrides: Any,
 ) -> dict[str, Any]:
     """Train on the official OPS-SAT-AD training split and report on its test split.
 
     Args:
         path: ``dataset.csv`` or its directory.
         seed: seeds initialisation, batch order and dropout.
-        steps, batch_size, learning_rate: training (AdamW, weight decay 1e-4).
-        members, hidden, dropout: the ensemble.
-        transform, channels, sampling: the inputs (see
-            :class:`~orbitlearn.workloads.opssat.FeatureEncoder`).
-        threshold: probability above which a segment is anomalous.
+        settings: the detector and its training (default: the chosen
+            :class:`~orbitlearn.workloads.settings.OpsSatSettings`).
         healing, device: the onboard trainer's healing policy and device profile.
+        **overrides: fields of the settings to replace, by name (``steps=150``, ``members=2``).
 
     Returns:
         JSON-ready figures: ``precision``, ``recall``, ``f1``, ``f0_5``, ``auc_roc``, ``auc_pr``,
@@ -177,32 +168,17 @@ def evaluate_opssat(
 
     Raises:
         DataError: the table cannot be used (see :func:`~orbitlearn.workloads.opssat.load_opssat`).
-        InputError: a bad setting.
+        InputError: a bad setting, or an override that is not a setting.
     """
     _check_seed(seed)
+    chosen = with_overrides(settings or OpsSatSettings(), overrides)
     table = load_opssat(path)
-    workload = OpsSatWorkload(
-        table,
-        hidden=hidden,
-        members=members,
-        dropout=dropout,
-        threshold=threshold,
-        transform=transform,
-        channels=channels,
-        sampling=sampling,
-    )
-    config = TrainingConfig(
-        steps=steps,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        weight_decay=1e-4,
-        healing=healing,
-        device=device,
-    )
+    workload = chosen.workload(table)
+    config = chosen.training(healing, device)
     with torch_threads(config.threads):
         model, result = train_workload(workload, config, seed)
         report = workload.report(model)
-        cost = _cost(workload, model, batch_size)
+        cost = _cost(workload, model, config.batch_size)
     return {
         "workload": "opssat",
         "data": str(table.path),
@@ -216,17 +192,8 @@ def evaluate_opssat(
         "steps": result.steps,
         "settings": {
             "seed": seed,
-            "steps": steps,
-            "members": members,
-            "hidden": hidden,
-            "dropout": dropout,
-            "transform": transform,
-            "channels": channels,
-            "sampling": sampling,
-            "threshold": threshold,
+            **chosen.as_dict(),
             "inputs": int(workload.train.inputs.shape[1]),
-            "batch_size": batch_size,
-            "learning_rate": learning_rate,
             "healing": healing,
             "device": device,
         },
@@ -257,33 +224,27 @@ def cross_validate_opssat(
     n_folds: int = 5,
     repeats: int = 2,
     seed: int = 0,
-    steps: int = 2000,
-    batch_size: int = 64,
-    learning_rate: float = 2e-3,
-    weight_decay: float = 1e-4,
-    **workload_options: Any,
+    settings: OpsSatSettings | None = None,
+    **overrides: Any,
 ) -> dict[str, Any]:
     """Cross-validation on the official *training* rows only (the test rows are dropped).
 
     Each of ``repeats`` stratified ``n_folds``-fold splits (seeds ``0 .. repeats-1``) trains a
     model on the other folds (inputs encoded with their statistics) and scores the held-out
     fold. Used to choose the settings of :func:`evaluate_opssat`; the model seed is ``seed``
-    plus the fold's index, so every setting sees the same folds and seeds.
+    plus the fold's index, so every setting sees the same folds and seeds. ``settings`` and
+    ``overrides`` as in :func:`evaluate_opssat`.
 
     Returns:
         ``f1`` (mean, and per fold at the workload's threshold), ``auc_roc`` (mean),
         ``best_threshold`` (the probability in 0.05 .. 0.95 with the highest F1 over the
         pooled out-of-fold predictions) and its ``f1_at_best_threshold``, and the settings.
     """
+    chosen = with_overrides(settings or OpsSatSettings(), overrides)
     table = load_opssat(path)
     official = table.train.copy()
     labels = table.anomaly[official]
-    config = TrainingConfig(
-        steps=steps,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        weight_decay=weight_decay,
-    )
+    config = chosen.training()
     f1s: list[float] = []
     aucs: list[float] = []
     pooled_truth: list[NDArray[np.bool_]] = []
@@ -294,7 +255,7 @@ def cross_validate_opssat(
         for k in range(n_folds):
             train_rows = np.zeros(len(table), dtype=bool)
             train_rows[np.flatnonzero(official)[fold != k]] = True
-            workload = OpsSatWorkload(table.with_split(train_rows, official), **workload_options)
+            workload = chosen.workload(table.with_split(train_rows, official))
             with torch_threads(config.threads):
                 model, _ = train_workload(workload, config, seed + repeat * n_folds + k)
                 score = workload.scores(model)
@@ -316,16 +277,7 @@ def cross_validate_opssat(
         "best_threshold": float(candidates[best]),
         "f1_at_best_threshold": pooled_f1[best],
         "seconds": time.perf_counter() - started,
-        "settings": {
-            "n_folds": n_folds,
-            "repeats": repeats,
-            "seed": seed,
-            "steps": steps,
-            "batch_size": batch_size,
-            "learning_rate": learning_rate,
-            "weight_decay": weight_decay,
-            **workload_options,
-        },
+        "settings": {"n_folds": n_folds, "repeats": repeats, "seed": seed, **chosen.as_dict()},
     }
 
 
@@ -333,43 +285,24 @@ def evaluate_telemanom(
     root: str | Path,
     *,
     seed: int = 0,
-    steps: int = 600,
-    window: int = 250,
-    hidden: int = 128,
-    kind: str = "mlp",
-    horizon: int = 10,
-    command_lags: int = 8,
-    residual: bool = False,
-    error_step: int = 1,
-    members: int = 3,
-    novelty_window: int = 1,
-    novelty_weight: float = 1.0,
-    per_channel: bool = True,
+    settings: TelemanomSettings | None = None,
     spacecraft: str | None = None,
     channels: list[str] | None = None,
-    batch_size: int = 64,
-    learning_rate: float = 1e-3,
-    eval_every: int = 60,
     healing: str = "none",
-    device: str = "jetson-orin-nano-15w",
+    device: str = DEFAULT_DEVICE,
+    **overrides: Any,
 ) -> dict[str, Any]:
     """Train forecasters on a telemanom-layout directory and report event-wise on its test data.
 
     Args:
         root: the directory.
         seed: seeds initialisation, batch order and dropout.
-        steps: training steps per model.
-        window, hidden, kind, horizon, command_lags, residual: the forecaster and its inputs (see
-            :class:`~orbitlearn.workloads.telemanom.TelemanomWorkload`).
-        error_step: detection judges the forecasts this many values ahead (1 .. horizon).
-        members: forecasters trained independently per model (seeds ``seed + 1000 i``) whose
-            mean forecast is judged; ``params`` and ``flops_per_step`` cover all of them.
-        novelty_window, novelty_weight: add the distance to the nearest training stretch to
-            the errors judged (see :class:`~orbitlearn.workloads.telemanom.TelemanomWorkload`).
-        per_channel: one model per channel (telemanom's protocol); False: one model for all.
+        settings: the forecasters, their training and detection (default: the chosen
+            :class:`~orbitlearn.workloads.settings.TelemanomSettings`); ``params`` and
+            ``flops_per_step`` cover all ``members`` of a model.
         spacecraft, channels: which channels (see :func:`load_telemanom`).
-        batch_size, learning_rate, eval_every: training settings.
         healing, device: the onboard trainer's healing policy and device profile.
+        **overrides: fields of the settings to replace, by name (``steps=20``, ``members=1``).
 
     Returns:
         JSON-ready totals (``precision``, ``recall``, ``f1``, ``f0_5`` event-wise; ``auc_roc``,
@@ -378,23 +311,13 @@ def evaluate_telemanom(
 
     Raises:
         DataError: the directory cannot be used (see :func:`load_telemanom`).
-        InputError: a bad setting.
+        InputError: a bad setting, or an override that is not a setting.
     """
     _check_seed(seed)
+    chosen = with_overrides(settings or TelemanomSettings(), overrides)
     data = load_telemanom(root, spacecraft=spacecraft, channels=channels)
-    config = TrainingConfig(
-        steps=steps,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        eval_every=eval_every,
-        healing=healing,
-        device=device,
-    )
-    groups = (
-        [[c.chan_id] for c in data.channels]
-        if per_channel
-        else [[c.chan_id for c in data.channels]]
-    )
+    config = chosen.training(healing, device)
+    groups = chosen.groups(data)
     results: list[ChannelResult] = []
     fits: list[FitResult] = []
     best_step: dict[str, int] = {}
@@ -402,23 +325,12 @@ def evaluate_telemanom(
     started = time.perf_counter()
     with torch_threads(config.threads):
         for group in groups:
-            workload = TelemanomWorkload(
-                data.subset(group),
-                window=window,
-                hidden=hidden,
-                kind=kind,
-                horizon=horizon,
-                command_lags=command_lags,
-                residual=residual,
-                error_step=error_step,
-                novelty_window=novelty_window,
-                novelty_weight=novelty_weight,
-            )
-            model, member_fits = train_forecasters(workload, config, seed, members)
+            workload = chosen.workload(data.subset(group))
+            model, member_fits = train_forecasters(workload, config, seed, chosen.members)
             fits.extend(member_fits)
             results.extend(workload.detect(model))
             best_step.update(dict.fromkeys(group, member_fits[0].best_step))
-            cost = cost or _cost(workload, model, batch_size)
+            cost = cost or _cost(workload, model, config.batch_size)
     summary = summarise_channels(results)
     for chan_id, chan in summary["channels"].items():
         chan["best_step"] = best_step[chan_id]
@@ -435,26 +347,7 @@ def evaluate_telemanom(
         "evaluate_seconds": time.perf_counter() - started,
         "onboard_seconds": sum(f.simulated_seconds for f in fits),
         "onboard_joules": sum(f.joules for f in fits),
-        "settings": {
-            "seed": seed,
-            "steps": steps,
-            "window": window,
-            "hidden": hidden,
-            "model": kind,
-            "horizon": horizon,
-            "command_lags": command_lags,
-            "residual": residual,
-            "error_step": error_step,
-            "members": members,
-            "novelty_window": novelty_window,
-            "novelty_weight": novelty_weight,
-            "per_channel": per_channel,
-            "batch_size": batch_size,
-            "learning_rate": learning_rate,
-            "eval_every": eval_every,
-            "healing": healing,
-            "device": device,
-        },
+        "settings": {"seed": seed, **chosen.as_dict(), "healing": healing, "device": device},
         "channels": summary["channels"],
     }
 
@@ -463,31 +356,19 @@ def validate_telemanom(
     root: str | Path,
     *,
     seed: int = 0,
-    steps: int = 600,
-    window: int = 64,
-    hidden: int = 64,
-    kind: str = "mlp",
-    horizon: int = 1,
-    command_lags: int = 0,
-    residual: bool = False,
-    error_step: int = 1,
-    members: int = 1,
-    novelty_window: int = 0,
-    novelty_weight: float = 1.0,
-    per_channel: bool = True,
+    settings: TelemanomSettings | None = None,
     spacecraft: str | None = None,
     channels: list[str] | None = None,
-    batch_size: int = 64,
-    learning_rate: float = 1e-3,
-    eval_every: int = 60,
     validation_fraction: float = 0.2,
     thresholds: DynamicThresholdConfig | None = None,
     synthetic_kinds: tuple[str, ...] = SYNTHETIC_KINDS,
     synthetic_repeats: int = 1,
+    **overrides: Any,
 ) -> dict[str, Any]:
     """Model selection for the telemanom layout on *training* series only.
 
-    Trains as :func:`evaluate_telemanom` does (on the first ``1 - validation_fraction`` of
+    Trains as :func:`evaluate_telemanom` does with the same ``settings`` and ``overrides``
+    (on the first ``1 - validation_fraction`` of
     each channel's training series, keeping the weights with the lowest forecast error on the
     rest) and reports, on that held-out rest: the forecast MSE, the MSE of the naive
     forecast (the last value), and the anomalies the detector raises there (the training
@@ -516,41 +397,22 @@ def validate_telemanom(
         raise InputError("synthetic_repeats", synthetic_repeats, "an integer >= 0")
     if synthetic_repeats < 0:
         raise InputError("synthetic_repeats", synthetic_repeats, "an integer >= 0")
+    chosen = with_overrides(settings or TelemanomSettings(), overrides)
     loaded = load_telemanom(root, spacecraft=spacecraft, channels=channels)
     data = TelemanomData(
         loaded.root, [replace(c, test=c.train, anomaly_sequences=[]) for c in loaded.channels]
     )
-    config = TrainingConfig(
-        steps=steps,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        eval_every=eval_every,
-    )
-    groups = (
-        [[c.chan_id] for c in data.channels]
-        if per_channel
-        else [[c.chan_id for c in data.channels]]
-    )
+    config = chosen.training()
+    groups = chosen.groups(data)
     per: dict[str, dict[str, Any]] = {}
     params = 0
     started = time.perf_counter()
     with torch_threads(config.threads):
         for group in groups:
-            workload = TelemanomWorkload(
-                data.subset(group),
-                window=window,
-                hidden=hidden,
-                kind=kind,
-                horizon=horizon,
-                command_lags=command_lags,
-                residual=residual,
-                error_step=error_step,
-                validation_fraction=validation_fraction,
-                thresholds=thresholds,
-                novelty_window=novelty_window,
-                novelty_weight=novelty_weight,
+            workload = chosen.workload(
+                data.subset(group), validation_fraction=validation_fraction, thresholds=thresholds
             )
-            model, _ = train_forecasters(workload, config, seed, members)
+            model, _ = train_forecasters(workload, config, seed, chosen.members)
             params = params or int(sum(p.numel() for p in model.parameters()))
             assert workload.validation is not None
             val = workload.validation
@@ -560,7 +422,7 @@ def validate_telemanom(
                 rows = val.source == chan_id
                 y = first[rows].astype(np.float64)
                 errors = np.abs(y - predicted[rows])
-                last = val.inputs[rows, window - 1].astype(np.float64)
+                last = val.inputs[rows, chosen.window - 1].astype(np.float64)
                 naive = float(np.mean((y - last) ** 2))
                 mse = float(np.mean(errors**2))
                 found = detect_anomalies(errors, y, workload.thresholds)
@@ -609,21 +471,7 @@ def validate_telemanom(
         "channels": per,
         "settings": {
             "seed": seed,
-            "steps": steps,
-            "window": window,
-            "hidden": hidden,
-            "model": kind,
-            "horizon": horizon,
-            "command_lags": command_lags,
-            "residual": residual,
-            "error_step": error_step,
-            "members": members,
-            "novelty_window": novelty_window,
-            "novelty_weight": novelty_weight,
-            "per_channel": per_channel,
-            "batch_size": batch_size,
-            "learning_rate": learning_rate,
-            "eval_every": eval_every,
+            **chosen.as_dict(),
             "validation_fraction": validation_fraction,
             "synthetic_kinds": list(synthetic_kinds),
             "synthetic_repeats": synthetic_repeats,
