@@ -175,6 +175,8 @@ def test_combining_is_associative():
     ab = combine_updates(ups[:2], sender=1, sequence=2, created_time_s=0.0)
     twice = combine_updates([ab, ups[2]], sender=2, sequence=3, created_time_s=0.0)
     np.testing.assert_allclose(once.dense()["w"], twice.dense()["w"], rtol=1e-12)
+    # and both are the num_samples-weighted mean: (5 * 1 - 15 * 2 + 30 * 4) / 50
+    np.testing.assert_allclose(once.dense()["w"], np.full(3, 1.9), rtol=1e-12)
     assert (
         once.num_samples == twice.num_samples == 50 and once.base_version == twice.base_version == 0
     )

@@ -97,7 +97,9 @@ def test_weights_must_be_whole_numbers_and_strategy_must_aggregate():
         match="Expected `strategy` to be a Flower strategy with aggregate_fit, actual: 'object'",
     ):
         FlowerAggregation(object())
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(
+        NotImplementedError, match="an orbitlearn update proxy only carries a result"
+    ):
         _proxy_class()("0").fit(None, None, None)
 
 

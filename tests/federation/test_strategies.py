@@ -94,6 +94,13 @@ def test_fedavg_fraction_selection_is_seeded_and_timeout_closes_a_round():
     a.initialize(W0, 0.0)
     b.initialize(W0, 0.0)
     assert a.selected == b.selected and len(a.selected) == 3
+    # the seed really draws the sample: other seeds pick other satellites
+    drawn = set()
+    for seed in range(6):
+        other = FedAvg(plan, fraction=0.3, seed=seed)
+        other.initialize(W0, 0.0)
+        drawn.add(frozenset(other.selected))
+    assert len(drawn) >= 4
     outsider = next(i for i in range(10) if i not in a.selected)
     assert a.receive(_upd(outsider, 0, [1, 1, 1]), 5.0).reason == "not_selected"
     assert a.client_config(outsider, 5.0, 0) is None and not a.wants_download(outsider, 5.0, -1)
@@ -110,10 +117,12 @@ def test_fedavg_min_fraction():
     s = FedAvg(_always_plan(4), min_fraction=0.5)
     s.initialize(W0, 0.0)
     assert s.required_reports == 2
-    s.receive(_upd(0, 0, [1, 1, 1]), 1.0)
+    s.receive(_upd(0, 0, [1, 1, 1], samples=10), 1.0)
     assert s.poll(1.0) == []
-    s.receive(_upd(1, 0, [1, 1, 1]), 2.0)
-    assert len(s.poll(2.0)) == 1
+    s.receive(_upd(1, 0, [4, 4, 4], samples=30), 2.0)
+    (result,) = s.poll(2.0)  # two of four reports close the round
+    assert result.contributors == (0, 1) and result.version == 1
+    np.testing.assert_allclose(result.params["w"], (10 * 1 + 30 * 4) / 40, rtol=1e-6)
 
 
 def test_fedprox_sends_mu():
@@ -312,7 +321,10 @@ def test_orbit_aware_knows_a_pass_carries_only_so_many_uploads():
             )
             restored.load_state_dict(s.state_dict())
             assert restored.predict_arrivals_s(71.0)[0] == pytest.approx(expected)
-    with pytest.raises(InputError, match="uploads_per_pass"):
+    with pytest.raises(
+        InputError,
+        match=re.escape("Expected `uploads_per_pass` to be an integer >= 1 or None, actual: 0"),
+    ):
         OrbitAware(_orbit_plan(), uploads_per_pass=0)
 
 
@@ -353,7 +365,8 @@ def test_walker_planes_and_line_topology():
 
 def test_registry_and_parameter_errors():
     plan = _always_plan()
-    assert isinstance(make_strategy("fedbuff", plan, buffer_size=2), FedBuff)
+    by_name = make_strategy("fedbuff", plan, buffer_size=2)
+    assert isinstance(by_name, FedBuff) and by_name.config()["buffer_size"] == 2
     built = make_strategy(
         "fedasync",
         plan,
@@ -446,5 +459,15 @@ def test_loading_a_state_into_a_different_strategy_fails():
     a.initialize(W0, 0.0)
     with pytest.raises(CheckpointError, match="Strategy state was saved with configuration"):
         FedBuff(plan, buffer_size=3).load_state_dict(a.state_dict())
-    with pytest.raises(CheckpointError):
+    with pytest.raises(
+        CheckpointError,
+        match=r"Strategy state was saved with configuration \{'name': 'fedbuff'.*"
+        r"this strategy is \{'name': 'fedasync'",
+    ):
         FedAsync(plan).load_state_dict(a.state_dict())
+    # a refused state leaves the target untouched: it can still be initialised and used
+    b = FedAsync(plan)
+    with pytest.raises(CheckpointError):
+        b.load_state_dict(a.state_dict())
+    b.initialize(W0, 0.0)
+    assert b.version == 0 and b.receive(_upd(0, 0, [1, 1, 1]), 1.0).accepted
