@@ -38,7 +38,14 @@ def test_flops_are_counted_not_guessed() -> None:
     assert cost.flops_per_step == cost.forward_flops + cost.backward_flops
     cnn = WindowForecasterFactory(64, 8, kind="cnn")(0)
     conv_cost = model_cost(cnn, forecast_mse_loss, torch.zeros(16, 72), torch.zeros(16))
-    assert conv_cost.forward_flops > 0 and conv_cost.params == parameter_count(cnn)
+    # two stride-2 kernel-5 convolutions of the 64 values: 1 -> 8 channels over 30 outputs,
+    # 8 -> 8 over 13; then a head on 8 x 13 + 8 command inputs: 112 -> 64 -> 64 -> 1
+    first_conv = 8 * 1 * 5 * 30
+    per_sample = first_conv + 8 * 8 * 5 * 13 + 112 * 64 + 64 * 64 + 64 * 1
+    assert conv_cost.forward_flops == 2 * 16 * per_sample
+    # backward: every weight gradient, and input gradients of every layer but the first
+    assert conv_cost.backward_flops == 2 * 16 * (2 * per_sample - first_conv)
+    assert conv_cost.params == parameter_count(cnn)
 
 
 def test_factories_pickle_and_are_deterministic() -> None:
@@ -84,7 +91,7 @@ def test_batched_ensemble_matches_the_member_loop() -> None:
             for i, layer in enumerate(linears):
                 batched.weights[i][m] = layer.weight.T
                 batched.biases[i][m, 0] = layer.bias
-    x = torch.randn(7, 28)
+    x = torch.randn(7, 28, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(batched(x), looped(x))
     shape = (torch.zeros(32, 28), torch.zeros(32))
     a = model_cost(batched, ensemble_bce_loss, *shape)
@@ -92,6 +99,9 @@ def test_batched_ensemble_matches_the_member_loop() -> None:
     assert (a.forward_flops, a.backward_flops) == (b.forward_flops, b.backward_flops)
     # dropout acts only while training
     noisy = BatchedEnsembleMLPFactory(28, members=2, dropout=0.5)(0)
+    noisy.train()
+    torch.manual_seed(0)
+    assert not torch.equal(noisy(x), noisy(x))
     noisy.eval()
     torch.testing.assert_close(noisy(x), noisy(x))
 
@@ -107,7 +117,7 @@ def test_grouped_ensemble_members_read_their_own_block() -> None:
     assert parameter_count(model) == parameter_count(
         BatchedEnsembleMLPFactory(5, hidden=8, members=4, dropout=0.0)(0)
     )
-    x = torch.randn(6, 10)
+    x = torch.randn(6, 10, generator=torch.Generator().manual_seed(1))
     moved = x.clone()
     moved[:, 5:] += 1.0  # only the second block changes
     before, after = model(x), model(moved)
