@@ -31,6 +31,10 @@ def test_each_kind_changes_only_its_stretch_of_the_value(kind: str) -> None:
     elif kind == "spike":
         np.testing.assert_allclose(np.abs(inside), 1.0, rtol=1e-5)
         assert end - start + 1 < 25
+    elif kind == "noise":  # zero-mean noise of standard deviation 0.6 x amplitude, >= 40 points
+        assert end - start + 1 >= 40
+        assert np.std(inside) == pytest.approx(0.3, rel=0.35)
+        assert abs(np.mean(inside)) < 3 * 0.3 / np.sqrt(inside.size)
     elif kind == "stuck":
         assert np.all(out[start : end + 1, 0] == series[start - 1, 0])
 

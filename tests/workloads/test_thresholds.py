@@ -85,7 +85,12 @@ def test_detects_an_injected_anomaly_and_nothing_in_noise() -> None:
     start, end = det.sequences[0]
     assert start <= 2540 and end >= 2500
     assert det.mask[2510] and not det.mask[1000]
-    assert det.sequence_scores[0] > 0
+    # Hundman et al.'s score: the sequence's highest smoothed error above its lowest threshold,
+    # over the mean plus standard deviation of all smoothed errors
+    stretch = slice(start, end + 1)
+    scale = det.smoothed.mean() + det.smoothed.std()
+    s = (det.smoothed[stretch].max() - det.threshold[stretch].min()) / scale
+    assert det.sequence_scores == [pytest.approx(s)] and s > 2.0
     # the point score is highest inside the anomaly
     assert 2480 <= int(np.argmax(det.score)) <= 2650
 
