@@ -29,6 +29,27 @@ def test_spike_detector_warms_up_then_flags_far_outliers() -> None:
         SpikeDetector(window=4, warmup=5)
 
 
+def test_a_prior_guards_the_warm_up_coarsely() -> None:
+    d = SpikeDetector(window=32, warmup=10)  # warmup_ratio 1e3 by default
+    d.set_prior(0.5)
+    assert not d.is_spike(400.0)  # a new round may start far above the last one's median
+    assert d.is_spike(501.0)  # an exponent upset moves the value by orders of magnitude
+    assert not d.is_spike(float("inf"))  # non-finite values are the finite checks' job
+    for v in [1.0] * 10:
+        d.update(v)
+    assert d.is_spike(20.0)  # warmed up: the window's own statistics take over
+    restored = SpikeDetector(window=32, warmup=10)
+    restored.load_state_dict(SpikeDetector(window=32, warmup=10).state_dict() | {"prior": 2.0})
+    assert restored.is_spike(2001.0) and not restored.is_spike(1999.0)
+    for no_prior in (None, 0.0, -1.0):
+        d = SpikeDetector(window=32, warmup=10)
+        d.set_prior(no_prior)
+        assert not d.is_spike(1e30)  # warm-up without a prior judges nothing
+    assert SpikeDetector().median() is None
+    with pytest.raises(InputError, match="Expected `warmup_ratio` to be a finite number > 1"):
+        SpikeDetector(warmup_ratio=1.0)
+
+
 def test_state_range_check_flags_non_finite_and_exponent_flips() -> None:
     w = torch.randn(100) * 0.1
     m = torch.zeros(10)  # starts at zero: only the floor applies

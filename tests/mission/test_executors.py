@@ -74,3 +74,24 @@ def test_ray_executor_without_ray_names_the_extra(monkeypatch: pytest.MonkeyPatc
         "The Ray executor (executor.kind = 'ray') needs the optional dependency `ray`; "
         "install it with: pip install 'orbitlearn[ray]'"
     )
+
+
+def test_spike_medians_guard_the_next_rounds_warm_up():
+    """A fresh spike detector judges nothing for its first 16 values; a satellite's next round
+    gets the medians of its last round, so a value orders of magnitude above them is judged
+    from the first step on, while the new round's own statistics start afresh."""
+    build = build_mission(tiny_config('faults.healing="standard"'))
+    first = run_training_job(build.context, _job(build, max_steps=20, upset_rate_per_bit_s=0.0))
+    medians = first.carry["spikes"]
+    assert medians["loss"] > 0 and medians["grad"] > 0
+    second = run_training_job(
+        build.context,
+        _job(build, max_steps=5, upset_rate_per_bit_s=0.0, seed=8, carry=first.carry),
+    )
+    # the next round's detectors held the prior (its state travels in the trainer state)
+    spikes = second.state["trainer"]["trainer"]["healing"]["loss_spikes"]
+    assert spikes["prior"] == medians["loss"] and len(spikes["values"]) == 5
+    fresh = run_training_job(
+        build.context, _job(build, max_steps=5, upset_rate_per_bit_s=0.0, seed=8)
+    )
+    assert fresh.state["trainer"]["trainer"]["healing"]["loss_spikes"]["prior"] is None

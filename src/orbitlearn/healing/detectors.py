@@ -62,6 +62,13 @@ class SpikeDetector:
     statistics of a 64-value window move slowly; sorting it every step would cost more than
     the check).
 
+    During warm-up a detector judges nothing, unless it was given a *prior* (:meth:`set_prior`:
+    the median of the same quantity in an earlier run, such as a satellite's previous round):
+    then a value above ``warmup_ratio`` times the prior is a spike. The ratio is coarse on
+    purpose: a new round starts from a new global model whose losses may sit well above the
+    previous round's (carrying the whole window flagged those), while a harmful exponent upset
+    moves them by many orders of magnitude.
+
     Args:
         window: number of recent accepted values kept.
         warmup: values needed before any spike is reported.
@@ -69,6 +76,7 @@ class SpikeDetector:
             median count as a spike.
         min_ratio: a spike must also exceed this multiple of the median.
         refresh_every: accepted values between threshold updates.
+        warmup_ratio: with a prior, the multiple of it that is a spike during warm-up.
 
     >>> d = SpikeDetector(window=16, warmup=8)
     >>> for v in [1.0, 1.1, 0.9, 1.05, 0.95, 1.0, 1.02, 0.98]:
@@ -80,6 +88,10 @@ class SpikeDetector:
     ...     heavy.update(v)
     >>> heavy.is_spike(0.5), heavy.is_spike(1e6)
     (False, True)
+    >>> primed = SpikeDetector(window=16, warmup=8)
+    >>> primed.set_prior(d.median())
+    >>> primed.is_spike(50.0), primed.is_spike(1e6)  # warm-up: only the coarse guard
+    (False, True)
     """
 
     def __init__(
@@ -90,6 +102,7 @@ class SpikeDetector:
         threshold_mads: float = 8.0,
         min_ratio: float = 10.0,
         refresh_every: int = 8,
+        warmup_ratio: float = 1e3,
     ) -> None:
         if window < 2:
             raise InputError("window", window, "an integer >= 2")
@@ -100,6 +113,10 @@ class SpikeDetector:
         self.threshold_mads = threshold_mads
         self.min_ratio = min_ratio
         self.refresh_every = max(1, int(refresh_every))
+        if not (math.isfinite(warmup_ratio) and warmup_ratio > 1.0):
+            raise InputError("warmup_ratio", warmup_ratio, "a finite number > 1")
+        self.warmup_ratio = float(warmup_ratio)
+        self._prior: float | None = None
         self._values: deque[float] = deque(maxlen=window)
         self._threshold: float | None = None
         self._since_refresh = 0
@@ -124,10 +141,27 @@ class SpikeDetector:
             self._threshold = max(limit, self.min_ratio * median)
         return self._threshold
 
+    def set_prior(self, median: float | None) -> None:
+        """Judge the warm-up against ``median`` (an earlier run's; None or <= 0: no prior)."""
+        self._prior = float(median) if median is not None and median > 0.0 else None
+
+    def median(self) -> float | None:
+        """Median of the kept values (None when there are none)."""
+        if not self._values:
+            return None
+        ordered = sorted(self._values)
+        n = len(ordered)
+        return 0.5 * (ordered[(n - 1) // 2] + ordered[n // 2])
+
     def is_spike(self, value: float) -> bool:
-        """Whether ``value`` is a spike (False during warm-up and for non-finite values)."""
+        """Whether ``value`` is a spike (False for non-finite values; during warm-up only
+        against the prior, if any)."""
         limit = self.threshold()
-        return limit is not None and math.isfinite(value) and value > limit
+        if limit is None:
+            if self._prior is None:
+                return False
+            limit = self.warmup_ratio * self._prior
+        return math.isfinite(value) and value > limit
 
     def update(self, value: float) -> None:
         """Add an accepted value (non-finite values are ignored)."""
@@ -142,6 +176,7 @@ class SpikeDetector:
             "values": list(self._values),
             "threshold": self._threshold,
             "since_refresh": self._since_refresh,
+            "prior": self._prior,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -149,6 +184,7 @@ class SpikeDetector:
         threshold = state.get("threshold")
         self._threshold = None if threshold is None else float(threshold)
         self._since_refresh = int(state.get("since_refresh", 0))
+        self.set_prior(state.get("prior"))
 
 
 class StateRangeCheck:

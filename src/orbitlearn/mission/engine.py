@@ -613,10 +613,14 @@ class MissionEngine:
             rnd.steps_done = step
             rnd.checkpoint = checkpoint
         else:
-            data = None if rnd.restart_carry is None else rnd.restart_carry.get("data")
+            kept = rnd.restart_carry or {}
             rnd.state = None
             rnd.steps_done = 0
-            rnd.restart_carry = {"data": data, "faults": result.carry.get("faults")}
+            rnd.restart_carry = {
+                "data": kept.get("data"),
+                "faults": result.carry.get("faults"),
+                "spikes": kept.get("spikes"),
+            }
         c.lost_steps += steps_at_reset - rnd.steps_done
         self.records.faults.append((t, i, "reset", "compute", "device", -1, -1, -1))
         reboot = self.config.satellite.reboot_s

@@ -95,7 +95,9 @@ class TrainingJob:
         proximal_mu: FedProx coefficient (0: none).
         base_params: global weights the round starts from (first slice of a round).
         state: the trainer state to continue from (later slices); ``None`` at a round start.
-        carry: what the satellite kept from earlier rounds (``None`` at its first round).
+        carry: what the satellite kept from earlier rounds (``None`` at its first round): its
+            batch order position, fault injector and the medians of its last round's losses
+            and gradient norms (a coarse guard for the next round's spike warm-up).
         round_steps_done: steps of the round done before this slice (aligns checkpoints).
         keep_state: return the trainer state and the onboard checkpoint (False when the
             engine knows the round ends with this slice: they would never be read).
@@ -302,6 +304,11 @@ def _run(context: TrainingContext, job: TrainingJob) -> TrainingResult:
         and job.carry.get("faults") is not None
     ):
         injector.load_state_dict(job.carry["faults"])
+    if job.state is None and job.carry is not None and job.carry.get("spikes") is not None:
+        # the loss and gradient-norm medians of the last round guard this round's warm-up,
+        # which a fresh detector would leave unjudged (see SpikeDetector.set_prior)
+        trainer.healing.loss_spikes.set_prior(job.carry["spikes"]["loss"])
+        trainer.healing.grad_spikes.set_prior(job.carry["spikes"]["grad"])
     if injector is not None:
         injector.events = []
         injector.multi_bit_fraction = float(job.multi_bit_fraction)
@@ -382,6 +389,10 @@ def _run(context: TrainingContext, job: TrainingJob) -> TrainingResult:
     result.carry = {
         "data": _clone(trainer.stream.state_dict()),
         "faults": None if injector is None else _clone(injector.state_dict()),
+        "spikes": {
+            "loss": trainer.healing.loss_spikes.median(),
+            "grad": trainer.healing.grad_spikes.median(),
+        },
     }
     return result
 
