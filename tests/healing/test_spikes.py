@@ -194,3 +194,28 @@ def test_total_gradient_norm_fast_path_matches_torch_and_keeps_non_finite() -> N
         upset[1][0] = bad
         assert not math.isfinite(_total_norm(upset))
     assert _total_norm([]) == 0.0
+
+
+def test_a_primed_detector_judges_the_first_steps() -> None:
+    """With a prior (a satellite's last round), a loss 1000x above it is flagged from the first
+    step, and the detection names the limit it crossed; a clean one reproduces on recompute
+    and is accepted as a false alarm."""
+    torch.manual_seed(0)
+    model = nn.Linear(4, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    healing = Healing("standard").bind(model, opt)
+    x, y = torch.ones(8, 4), torch.full((8, 1), 100.0)  # a squared error of ~1e4
+
+    def compute() -> torch.Tensor:
+        loss = nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        return loss
+
+    healing.loss_spikes.set_prior(1.0)
+    outcome = healing.step(compute)
+    spikes = [d for d in outcome.detections if d.detector == "loss_spike"]
+    assert spikes and spikes[0].detail.endswith("> 1000")
+    assert spikes[0].resolution == "false_alarm"  # bit-identical on recompute
+    assert outcome.applied
+    unprimed = Healing("standard").bind(model, opt)
+    assert not any(d.detector == "loss_spike" for d in unprimed.step(compute).detections)

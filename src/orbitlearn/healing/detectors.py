@@ -153,15 +153,19 @@ class SpikeDetector:
         n = len(ordered)
         return 0.5 * (ordered[(n - 1) // 2] + ordered[n // 2])
 
+    def limit(self) -> float | None:
+        """The value above which a spike is reported now: the threshold, during warm-up
+        ``warmup_ratio`` times the prior, or None (warm-up without a prior: nothing is)."""
+        threshold = self.threshold()
+        if threshold is not None or self._prior is None:
+            return threshold
+        return self.warmup_ratio * self._prior
+
     def is_spike(self, value: float) -> bool:
         """Whether ``value`` is a spike (False for non-finite values; during warm-up only
         against the prior, if any)."""
-        limit = self.threshold()
-        if limit is None:
-            if self._prior is None:
-                return False
-            limit = self.warmup_ratio * self._prior
-        return math.isfinite(value) and value > limit
+        limit = self.limit()
+        return limit is not None and math.isfinite(value) and value > limit
 
     def update(self, value: float) -> None:
         """Add an accepted value (non-finite values are ignored)."""

@@ -473,7 +473,7 @@ class Healing:
                         outcome.step,
                         "loss_spike",
                         "loss",
-                        f"loss {loss_value:.6g} > {self.loss_spikes.threshold():.6g}",
+                        f"loss {loss_value:.6g} > {self.loss_spikes.limit():.6g}",
                     )
                 )
             if self.grad_spikes.is_spike(grad_norm):
@@ -482,7 +482,7 @@ class Healing:
                         outcome.step,
                         "grad_spike",
                         "grad",
-                        f"norm {grad_norm:.6g} > {self.grad_spikes.threshold():.6g}",
+                        f"norm {grad_norm:.6g} > {self.grad_spikes.limit():.6g}",
                     )
                 )
         return loss_value, grad_norm, found
