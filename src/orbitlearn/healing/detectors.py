@@ -33,6 +33,12 @@ __all__ = ["ActivationRangeGuard", "RangeViolation", "SpikeDetector", "StateRang
 _LOG_LIMIT = math.log(sys.float_info.max)
 
 
+def _sorted_median(ordered: list[float]) -> float:
+    """Median of a non-empty ascending list."""
+    n = len(ordered)
+    return 0.5 * (ordered[(n - 1) // 2] + ordered[n // 2])
+
+
 class SpikeDetector:
     """Flags upward spikes of a positive scalar against robust statistics of its logarithm.
 
@@ -126,16 +132,14 @@ class SpikeDetector:
         if self._threshold is None and len(self._values) >= self.warmup:
             self._since_refresh = 0
             ordered = sorted(self._values)
-            n = len(ordered)
-            median = 0.5 * (ordered[(n - 1) // 2] + ordered[n // 2])
+            median = _sorted_median(ordered)
             if not median > 0.0:
                 self._threshold = math.inf
                 return self._threshold
             # log is monotonic: the sorted logs are the logs of the sorted values
             logs = [math.log(v) if v > 0.0 else -_LOG_LIMIT for v in ordered]
             log_median = math.log(median)
-            deviations = sorted([abs(v - log_median) for v in logs])
-            mad = 0.5 * (deviations[(n - 1) // 2] + deviations[n // 2])
+            mad = _sorted_median(sorted([abs(v - log_median) for v in logs]))
             log_limit = log_median + self.threshold_mads * 1.4826 * mad
             limit = math.exp(log_limit) if log_limit < _LOG_LIMIT else math.inf
             self._threshold = max(limit, self.min_ratio * median)
@@ -147,11 +151,7 @@ class SpikeDetector:
 
     def median(self) -> float | None:
         """Median of the kept values (None when there are none)."""
-        if not self._values:
-            return None
-        ordered = sorted(self._values)
-        n = len(ordered)
-        return 0.5 * (ordered[(n - 1) // 2] + ordered[n // 2])
+        return _sorted_median(sorted(self._values)) if self._values else None
 
     def limit(self) -> float | None:
         """The value above which a spike is reported now: the threshold, during warm-up
