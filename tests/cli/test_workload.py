@@ -130,9 +130,14 @@ def test_bad_options_are_usage_errors(cli, shared_data: Path) -> None:
     code, _, err = cli("workload", "evaluate", "telemanom", "--data", msl, "--format", "xml")
     assert code == ExitCode.USAGE
     assert "Expected `--format` to be one of 'table', 'json', actual: 'xml'" in err
-    code, _, err = cli("workload", "evaluate", "telemanom", "--data", msl, "--model", "lstm")
+    code, _, err = cli("workload", "evaluate", "telemanom", "--data", msl, "--model", "rnn")
     assert code == ExitCode.USAGE
-    assert "Expected `--model` to be one of 'mlp', 'cnn', actual: 'lstm'" in err
+    assert "Expected `--model` to be one of 'mlp', 'cnn', 'lstm', actual: 'rnn'" in err
+    code, _, err = cli("workload", "evaluate", "telemanom", "--data", msl, "--torch-device", "gpu")
+    assert code == ExitCode.USAGE
+    assert (
+        "Expected `--torch-device` to be a torch device such as cpu or cuda, actual: 'gpu'" in err
+    )
     code, _, err = cli("workload", "evaluate", "telemanom", "--data", msl, "--steps", "0")
     assert code == ExitCode.USAGE
     assert "Expected `--steps` to be an integer >= 1, actual: 0" in err

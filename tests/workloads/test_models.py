@@ -48,11 +48,29 @@ def test_flops_are_counted_not_guessed() -> None:
     assert conv_cost.params == parameter_count(cnn)
 
 
+def test_lstm_forecaster_counts_its_recurrence() -> None:
+    lstm = WindowForecasterFactory(32, 6, hidden=8, kind="lstm", horizon=2)(0)
+    cost = model_cost(lstm, forecast_mse_loss, torch.zeros(4, 38), torch.zeros(4, 2))
+    # two LSTM layers of 8 units over 32 values: 4 gates x 8 units from (input + 8 hidden)
+    # each step (input 1, then 8); head on 8 + 6 extra inputs: 14 -> 8 -> 8 -> 2
+    recurrence = 32 * 4 * 8 * ((1 + 8) + (8 + 8))
+    per_sample = recurrence + 14 * 8 + 8 * 8 + 8 * 2
+    assert cost.forward_flops == 2 * 4 * per_sample
+    # two LSTM layers (weights, biases in and hidden): 4 x 8 x (1 + 8 + 2) + 4 x 8 x (8 + 8 + 2)
+    lstm_params = 4 * 8 * (1 + 8 + 2) + 4 * 8 * (8 + 8 + 2)
+    assert cost.params == lstm_params + (14 * 8 + 8) + (8 * 8 + 8) + (8 * 2 + 2)
+    # the forecast depends on the order of the values, not only on their set
+    x = torch.randn(1, 38)
+    reversed_values = torch.cat([x[:, :32].flip(1), x[:, 32:]], dim=1)
+    assert not torch.allclose(lstm(x), lstm(reversed_values))
+
+
 def test_factories_pickle_and_are_deterministic() -> None:
     for factory in (
         EnsembleMLPFactory(18, members=2),
         BatchedEnsembleMLPFactory(18, members=2),
         WindowForecasterFactory(16, 4, kind="cnn"),
+        WindowForecasterFactory(16, 4, kind="lstm", hidden=4),
         WindowForecasterFactory(16, 4, horizon=3),
     ):
         clone = pickle.loads(pickle.dumps(factory))

@@ -108,8 +108,18 @@ def test_threads_are_restored() -> None:
             r"Expected `eval_every` to be an integer >= 0 \(0: never\)",
         ),
         ({"steps": 5, "learning_rate": 0.0}, "Expected `learning_rate` to be a number > 0"),
+        (
+            {"steps": 5, "torch_device": "gpu"},
+            "Expected `torch_device` to be a torch device such as cpu or cuda, actual: 'gpu'",
+        ),
     ],
 )
 def test_config_is_checked(kwargs, message) -> None:
     with pytest.raises(InputError, match=message):
         TrainingConfig(**kwargs)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks a machine without CUDA")
+def test_cuda_is_refused_where_there_is_none() -> None:
+    with pytest.raises(InputError, match=r"Expected `torch_device` to be cpu \(CUDA is not"):
+        TrainingConfig(steps=5, torch_device="cuda")

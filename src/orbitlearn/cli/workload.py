@@ -203,7 +203,9 @@ def evaluate_telemanom_command(
     seed: SeedOption = 0,
     steps: Annotated[int, typer.Option("--steps", help="training steps per model")] = 600,
     window: Annotated[int, typer.Option("--window", help="past values the forecaster sees")] = 250,
-    model: Annotated[str, typer.Option("--model", help="forecaster: mlp or cnn")] = "mlp",
+    model: Annotated[
+        str, typer.Option("--model", help="forecaster: mlp, cnn or lstm (lstm: use a GPU)")
+    ] = "mlp",
     hidden: Annotated[int, typer.Option("--hidden", help="hidden units per layer")] = 128,
     command_lags: Annotated[
         int, typer.Option("--command-lags", help="command rows of the last steps as inputs")
@@ -245,6 +247,10 @@ def evaluate_telemanom_command(
     ] = False,
     healing: HealingOption = "none",
     device: DeviceOption = "jetson-orin-nano-15w",
+    torch_device: Annotated[
+        str,
+        typer.Option("--torch-device", help="where the forecasters train: cpu or cuda"),
+    ] = "cpu",
     output_format: FormatOption = "table",
 ) -> None:
     """Telemanom layout (NASA MSL, SMAP, ...): forecasters, dynamic thresholds, event-wise scores.
@@ -263,8 +269,12 @@ def evaluate_telemanom_command(
     _check_positive("--members", members)
     if novelty_window < 0:
         raise InputError("--novelty-window", novelty_window, "an integer >= 0 (0: none)")
-    if model not in ("mlp", "cnn"):
-        raise InputError("--model", model, "one of 'mlp', 'cnn'")
+    from orbitlearn.onboard.torch_device import parse_torch_device
+    from orbitlearn.workloads.models import FORECASTER_KINDS
+
+    if model not in FORECASTER_KINDS:
+        raise InputError("--model", model, "one of " + ", ".join(map(repr, FORECASTER_KINDS)))
+    parse_torch_device("--torch-device", torch_device)
     chosen = None
     if channels is not None:
         chosen = [c.strip() for c in channels.split(",") if c.strip()]
@@ -290,6 +300,7 @@ def evaluate_telemanom_command(
         channels=chosen,
         healing=healing,
         device=device,
+        torch_device=torch_device,
     )
     typer.echo(
         json.dumps(report, indent=2) if output_format == "json" else render_telemanom(report)

@@ -121,6 +121,7 @@ from orbitlearn.onboard.tasks import (
     make_model,
     tensor_digest,
 )
+from orbitlearn.onboard.torch_device import parse_torch_device
 from orbitlearn.onboard.trainer import OnboardTrainer
 
 __all__ = [
@@ -291,14 +292,7 @@ class CampaignConfig:
             _int_at_least(name, getattr(self, name), minimum)
         _int_at_least("seed", self.seed, 0)
         _positive_number("learning_rate", self.learning_rate)
-        try:
-            where = torch.device(self.torch_device)
-        except (RuntimeError, TypeError):
-            raise InputError(
-                "torch_device", self.torch_device, "a torch device such as cpu or cuda"
-            ) from None
-        if where.type == "cuda" and not torch.cuda.is_available():
-            raise InputError("torch_device", self.torch_device, "cpu (CUDA is not available)")
+        parse_torch_device("torch_device", self.torch_device)
 
     @property
     def mode(self) -> str:

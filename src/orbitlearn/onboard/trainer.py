@@ -79,6 +79,7 @@ from orbitlearn.onboard.budget import Budget, BudgetMeter
 from orbitlearn.onboard.data import BatchStream
 from orbitlearn.onboard.device import DeviceProfile, get_device
 from orbitlearn.onboard.flops import FlopCache, StepFlops
+from orbitlearn.onboard.torch_device import model_device
 
 __all__ = ["FaultSource", "OnboardTrainer", "SliceResult"]
 
@@ -314,11 +315,6 @@ class OnboardTrainer:
                 f"at most the {self.device.memory_bytes} bytes of memory of device {self.device.name!r}",
             )
 
-    def _model_device(self) -> torch.device:
-        for p in self.model.parameters():
-            return p.device
-        return torch.device("cpu")
-
     def step_flops(self, inputs: Any, targets: Any) -> StepFlops:
         """Counted FLOPs of a step on a batch of this shape (cached)."""
         return self.flops.get(inputs, targets)
@@ -376,7 +372,7 @@ class OnboardTrainer:
         wall_start = time.perf_counter()
         if idle_s > 0.0:
             self._idle(idle_from, idle_s, result)
-        device = self._model_device()
+        device = model_device(self.model)
         cuda = [device.index or 0] if device.type == "cuda" else []
         reset = False
         with torch.random.fork_rng(devices=cuda):

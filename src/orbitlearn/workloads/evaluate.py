@@ -61,6 +61,7 @@ import torch
 from numpy.typing import NDArray
 
 from orbitlearn.errors import InputError
+from orbitlearn.onboard.torch_device import model_device
 from orbitlearn.workloads.base import Workload
 from orbitlearn.workloads.metrics import auc_roc, binary_scores, event_counts, f_beta
 from orbitlearn.workloads.models import MeanForecaster, model_cost
@@ -139,7 +140,8 @@ def train_forecasters(
 def _cost(workload: Workload, model: torch.nn.Module, batch_size: int) -> dict[str, int]:
     n = min(batch_size, len(workload.train))
     inputs, targets = workload.train.subset(np.arange(n)).tensors()
-    return model_cost(model, workload.loss_fn, inputs, targets).as_dict()
+    where = model_device(model)
+    return model_cost(model, workload.loss_fn, inputs.to(where), targets.to(where)).as_dict()
 
 
 def evaluate_opssat(
@@ -290,6 +292,7 @@ def evaluate_telemanom(
     channels: list[str] | None = None,
     healing: str = "none",
     device: str = DEFAULT_DEVICE,
+    torch_device: str = "cpu",
     **overrides: Any,
 ) -> dict[str, Any]:
     """Train forecasters on a telemanom-layout directory and report event-wise on its test data.
@@ -302,6 +305,8 @@ def evaluate_telemanom(
             ``flops_per_step`` cover all ``members`` of a model.
         spacecraft, channels: which channels (see :func:`load_telemanom`).
         healing, device: the onboard trainer's healing policy and device profile.
+        torch_device: where the forecasters train and forecast (``cpu``; ``cuda`` for a
+            recurrent forecaster).
         **overrides: fields of the settings to replace, by name (``steps=20``, ``members=1``).
 
     Returns:
@@ -316,7 +321,7 @@ def evaluate_telemanom(
     _check_seed(seed)
     chosen = with_overrides(settings or TelemanomSettings(), overrides)
     data = load_telemanom(root, spacecraft=spacecraft, channels=channels)
-    config = chosen.training(healing, device)
+    config = chosen.training(healing, device, torch_device)
     groups = chosen.groups(data)
     results: list[ChannelResult] = []
     fits: list[FitResult] = []
@@ -347,7 +352,13 @@ def evaluate_telemanom(
         "evaluate_seconds": time.perf_counter() - started,
         "onboard_seconds": sum(f.simulated_seconds for f in fits),
         "onboard_joules": sum(f.joules for f in fits),
-        "settings": {"seed": seed, **chosen.as_dict(), "healing": healing, "device": device},
+        "settings": {
+            "seed": seed,
+            **chosen.as_dict(),
+            "healing": healing,
+            "device": device,
+            "torch_device": torch_device,
+        },
         "channels": summary["channels"],
     }
 
@@ -363,6 +374,7 @@ def validate_telemanom(
     thresholds: DynamicThresholdConfig | None = None,
     synthetic_kinds: tuple[str, ...] = SYNTHETIC_KINDS,
     synthetic_repeats: int = 1,
+    torch_device: str = "cpu",
     **overrides: Any,
 ) -> dict[str, Any]:
     """Model selection for the telemanom layout on *training* series only.
@@ -402,7 +414,7 @@ def validate_telemanom(
     data = TelemanomData(
         loaded.root, [replace(c, test=c.train, anomaly_sequences=[]) for c in loaded.channels]
     )
-    config = chosen.training()
+    config = chosen.training(torch_device=torch_device)
     groups = chosen.groups(data)
     per: dict[str, dict[str, Any]] = {}
     params = 0
@@ -475,6 +487,7 @@ def validate_telemanom(
             "validation_fraction": validation_fraction,
             "synthetic_kinds": list(synthetic_kinds),
             "synthetic_repeats": synthetic_repeats,
+            "torch_device": torch_device,
         },
     }
 

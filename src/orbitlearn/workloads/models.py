@@ -31,6 +31,7 @@ from orbitlearn.onboard.flops import count_step_flops
 from orbitlearn.workloads.base import LossFn
 
 __all__ = [
+    "FORECASTER_KINDS",
     "BatchedEnsembleMLP",
     "BatchedEnsembleMLPFactory",
     "EnsembleMLP",
@@ -218,6 +219,10 @@ class BatchedEnsembleMLPFactory:
             )
 
 
+#: The forecaster architectures :class:`WindowForecaster` builds.
+FORECASTER_KINDS = ("mlp", "cnn", "lstm")
+
+
 class WindowForecaster(nn.Module):
     """Next-value forecaster over window features.
 
@@ -230,12 +235,18 @@ class WindowForecaster(nn.Module):
 
     ``kind="mlp"``: an MLP with two hidden layers of ``hidden`` units. ``kind="cnn"``: two
     strided 1D convolutions (``channels`` filters, kernel 5, stride 2) over the value window,
-    flattened and joined with the extra features, then the same MLP head.
+    flattened and joined with the extra features, then the same MLP head. ``kind="lstm"``:
+    two stacked LSTM layers of ``hidden`` units read the value window (telemanom's forecaster
+    is two layers of 80); the last hidden state, joined with the extra features, feeds the
+    same MLP head. A recurrent forecaster is slow to train on a CPU (one step per value of the
+    window); it suits a GPU.
 
     >>> model = WindowForecaster(64, 108, hidden=64)
     >>> model(torch.zeros(3, 172)).shape, parameter_count(model)
     (torch.Size([3]), 15297)
     >>> WindowForecaster(64, 108, kind="cnn")(torch.zeros(3, 172)).shape
+    torch.Size([3])
+    >>> WindowForecaster(64, 108, kind="lstm", hidden=16)(torch.zeros(3, 172)).shape
     torch.Size([3])
     """
 
@@ -256,14 +267,18 @@ class WindowForecaster(nn.Module):
         if isinstance(n_extra, bool) or not isinstance(n_extra, int) or n_extra < 0:
             raise InputError("n_extra", n_extra, "an integer >= 0")
         _positive_int("hidden", hidden)
-        if kind not in ("mlp", "cnn"):
-            raise InputError("kind", kind, "one of 'mlp', 'cnn'")
+        if kind not in FORECASTER_KINDS:
+            raise InputError("kind", kind, "one of " + ", ".join(map(repr, FORECASTER_KINDS)))
         self.window = window
         self.kind = kind
         self.horizon = horizon
         self.residual = residual
         self.conv: nn.Module | None = None
+        self.lstm: nn.LSTM | None = None
         width = window
+        if kind == "lstm":
+            self.lstm = nn.LSTM(1, hidden, num_layers=2, batch_first=True)
+            width = hidden
         if kind == "cnn":
             if window < 16:
                 raise InputError("window", window, "at least 16 for kind='cnn'")
@@ -290,6 +305,9 @@ class WindowForecaster(nn.Module):
         last = values[:, -1:]
         if self.conv is not None:
             values = self.conv(values[:, None, :])
+        elif self.lstm is not None:
+            _, (hidden, _) = self.lstm(values[:, :, None])
+            values = hidden[-1]
         out = self.head(torch.cat([values, extra], dim=1))
         if self.residual:
             out = out + last

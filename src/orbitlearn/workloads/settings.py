@@ -172,8 +172,11 @@ class TelemanomSettings:
             novelty_weight=self.novelty_weight,
         )
 
-    def training(self, healing: str = "none", device: str = DEFAULT_DEVICE) -> TrainingConfig:
-        """How to train, on the onboard trainer with ``healing`` on ``device``."""
+    def training(
+        self, healing: str = "none", device: str = DEFAULT_DEVICE, torch_device: str = "cpu"
+    ) -> TrainingConfig:
+        """How to train, on the onboard trainer with ``healing`` on ``device`` (tensors on
+        ``torch_device``)."""
         return TrainingConfig(
             steps=self.steps,
             batch_size=self.batch_size,
@@ -181,6 +184,7 @@ class TelemanomSettings:
             eval_every=self.eval_every,
             healing=healing,
             device=device,
+            torch_device=torch_device,
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from orbitlearn.errors import DataError, InputError
+from orbitlearn.onboard.torch_device import model_device
 from orbitlearn.workloads.base import LossFn, Metric, ModelFactory, Samples, Workload
 from orbitlearn.workloads.metrics import (
     EventCounts,
@@ -423,6 +424,10 @@ class ChannelResult:
         }
 
 
+#: Rows forecast at once (bounds the memory of a recurrent forecaster's activations).
+_FORECAST_BATCH = 8192
+
+
 class TelemanomWorkload(Workload):
     """Forecasting-based anomaly detection on telemanom-layout channels.
 
@@ -597,8 +602,13 @@ class TelemanomWorkload(Workload):
         """The model's forecast ``step`` values ahead (1 .. horizon) for each row of ``inputs``,
         shape ``(n,)``."""
         model.eval()
+        where = model_device(model)
+        parts = []
         with torch.no_grad():
-            out = model(torch.from_numpy(inputs)).double().numpy()
+            for start in range(0, inputs.shape[0], _FORECAST_BATCH):
+                rows = torch.from_numpy(inputs[start : start + _FORECAST_BATCH]).to(where)
+                parts.append(model(rows).double().cpu().numpy())
+        out = np.concatenate(parts) if parts else np.zeros((0,))
         return out[:, step - 1] if out.ndim == 2 else out
 
     def step_errors(

@@ -23,6 +23,7 @@ from torch import nn
 
 from orbitlearn.errors import InputError
 from orbitlearn.onboard import OnboardTrainer, ResumableBatches
+from orbitlearn.onboard.torch_device import model_device, parse_torch_device
 from orbitlearn.workloads.base import LossFn, Samples
 
 __all__ = ["FitResult", "TrainerFactory", "TrainingConfig", "fit", "torch_threads"]
@@ -44,6 +45,9 @@ class TrainingConfig:
         device: the onboard trainer's device profile (simulated time and energy).
         threads: torch intra-op threads while training (restored afterwards). Models this
             small train several times faster on one thread than on a shared multi-core CPU.
+        torch_device: where the model and its batches live while training (``cpu``, or
+            ``cuda`` to train a recurrent forecaster quickly on the ground); the simulated
+            onboard time and energy still follow ``device``.
     """
 
     steps: int
@@ -55,8 +59,10 @@ class TrainingConfig:
     device: str = "jetson-orin-nano-15w"
     optimizer: Literal["adamw"] = "adamw"
     threads: int = 1
+    torch_device: str = "cpu"
 
     def __post_init__(self) -> None:
+        parse_torch_device("torch_device", self.torch_device)
         for name in ("steps", "batch_size", "threads"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -124,6 +130,8 @@ def _validation_loss(
     model: nn.Module, loss_fn: LossFn, data: Samples, batch_size: int = 4096
 ) -> float:
     inputs, targets = data.tensors()
+    where = model_device(model)
+    inputs, targets = inputs.to(where), targets.to(where)
     was_training = model.training
     model.eval()
     total = 0.0
@@ -149,7 +157,8 @@ def fit(
     """Train ``model`` on ``train`` through the onboard trainer; keep the best validated weights.
 
     Args:
-        model: the model (trained in place; left in eval mode).
+        model: the model (trained in place, on ``config.torch_device`` where it is left;
+            left in eval mode).
         train: training samples.
         loss_fn: ``(output, targets) -> loss``.
         config: steps, batch size, optimizer settings, validation interval, healing, device.
@@ -176,7 +185,9 @@ def fit(
     """
     if len(train) == 0:
         raise InputError("train", "0 samples", "at least one training sample")
+    model.to(config.torch_device)
     inputs, targets = train.tensors()
+    inputs, targets = inputs.to(config.torch_device), targets.to(config.torch_device)
     batches = ResumableBatches(
         inputs, targets, batch_size=min(config.batch_size, len(train)), seed=seed
     )
