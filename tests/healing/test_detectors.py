@@ -44,10 +44,33 @@ def test_a_prior_guards_the_warm_up_coarsely() -> None:
     for no_prior in (None, 0.0, -1.0):
         d = SpikeDetector(window=32, warmup=10)
         d.set_prior(no_prior)
-        assert not d.is_spike(1e30)  # warm-up without a prior judges nothing
+        assert not d.is_spike(1e30)  # a fresh warm-up without a prior judges nothing yet
     assert SpikeDetector().median() is None
     with pytest.raises(InputError, match="Expected `warmup_ratio` to be a finite number > 1"):
         SpikeDetector(warmup_ratio=1.0)
+
+
+def test_a_fresh_detector_guards_its_warm_up_by_its_own_first_values() -> None:
+    d = SpikeDetector(window=32, warmup=10, self_prime=3)
+    for v in [4.0, 2.0]:
+        assert not d.is_spike(1e30)  # fewer than self_prime values: no scale yet
+        d.update(v)
+    assert d.limit() is None
+    d.update(3.0)  # median of 4, 2, 3 is 3
+    assert d.limit() == 3000.0
+    assert not d.is_spike(2999.0) and d.is_spike(3001.0)
+    d.set_prior(0.5)  # a prior (an earlier run's median) takes precedence
+    assert d.limit() == 500.0
+    zeros = SpikeDetector(window=32, warmup=10)
+    for _ in range(5):
+        zeros.update(0.0)
+    assert zeros.limit() is None and not zeros.is_spike(1e30)  # no positive scale
+    for bad in (0, 11, 2.5, True):
+        with pytest.raises(
+            InputError,
+            match=rf"Expected `self_prime` to be an integer in \[1, warmup=10\], actual: {bad}",
+        ):
+            SpikeDetector(window=32, warmup=10, self_prime=bad)  # type: ignore[arg-type]
 
 
 def test_state_range_check_flags_non_finite_and_exponent_flips() -> None:

@@ -219,3 +219,33 @@ def test_a_primed_detector_judges_the_first_steps() -> None:
     assert outcome.applied
     unprimed = Healing("standard").bind(model, opt)
     assert not any(d.detector == "loss_spike" for d in unprimed.step(compute).detections)
+
+
+def test_a_fresh_run_flags_an_upset_loss_from_its_fourth_step() -> None:
+    """Without a prior, the loss detector's warm-up compares each loss with 1000x the median
+    of the losses so far once there are three: an exponent upset in the fourth step's forward
+    pass is caught and recomputed, where before it waited for 16 values."""
+    torch.manual_seed(0)
+    model = nn.Linear(4, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    healing = Healing("standard").bind(model, opt)
+    x, y = torch.randn(8, 4), torch.randn(8, 1)
+    upset = {"on": False}
+
+    def compute() -> torch.Tensor:
+        out = model(x)
+        if upset["on"]:
+            upset["on"] = False  # a transient upset in the activations: gone on recompute
+            out = out * 2.0**40
+        loss = nn.functional.mse_loss(out, y)
+        loss.backward()
+        return loss
+
+    for _ in range(3):
+        assert not healing.step(compute).detections
+    upset["on"] = True
+    outcome = healing.step(compute)
+    spikes = [d for d in outcome.detections if d.detector == "loss_spike"]
+    assert len(spikes) == 1 and spikes[0].resolution == "corrected"
+    assert outcome.applied and outcome.executions == 2
+    assert outcome.loss < 10.0  # the applied update is the clean recomputation's

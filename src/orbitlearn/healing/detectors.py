@@ -68,12 +68,15 @@ class SpikeDetector:
     statistics of a 64-value window move slowly; sorting it every step would cost more than
     the check).
 
-    During warm-up a detector judges nothing, unless it was given a *prior* (:meth:`set_prior`:
-    the median of the same quantity in an earlier run, such as a satellite's previous round):
-    then a value above ``warmup_ratio`` times the prior is a spike. The ratio is coarse on
-    purpose: a new round starts from a new global model whose losses may sit well above the
-    previous round's (carrying the whole window flagged those), while a harmful exponent upset
-    moves them by many orders of magnitude.
+    During warm-up only a coarse guard applies: a value above ``warmup_ratio`` times a
+    reference is a spike. The reference is the *prior* when one was given (:meth:`set_prior`:
+    the median of the same quantity in an earlier run, such as a satellite's previous round),
+    else the median of the values kept so far once there are ``self_prime`` of them (a fresh
+    run's very first values are judged by nothing but the finite checks). The ratio is coarse
+    on purpose: a new round starts from a new global model whose losses may sit well above
+    the previous round's (carrying the whole window flagged those), and early training moves
+    losses and gradient norms by an order of magnitude, while a harmful exponent upset moves
+    them by many.
 
     Args:
         window: number of recent accepted values kept.
@@ -82,7 +85,9 @@ class SpikeDetector:
             median count as a spike.
         min_ratio: a spike must also exceed this multiple of the median.
         refresh_every: accepted values between threshold updates.
-        warmup_ratio: with a prior, the multiple of it that is a spike during warm-up.
+        warmup_ratio: during warm-up, the multiple of the reference that is a spike.
+        self_prime: values kept before, without a prior, their median is the warm-up
+            reference (at least 1, at most ``warmup``).
 
     >>> d = SpikeDetector(window=16, warmup=8)
     >>> for v in [1.0, 1.1, 0.9, 1.05, 0.95, 1.0, 1.02, 0.98]:
@@ -98,6 +103,13 @@ class SpikeDetector:
     >>> primed.set_prior(d.median())
     >>> primed.is_spike(50.0), primed.is_spike(1e6)  # warm-up: only the coarse guard
     (False, True)
+    >>> fresh = SpikeDetector(window=16, warmup=8)
+    >>> fresh.is_spike(1e6)  # nothing to compare the first value with
+    False
+    >>> for v in [2.0, 1.5, 1.2]:
+    ...     fresh.update(v)
+    >>> fresh.limit(), fresh.is_spike(100.0), fresh.is_spike(1e6)  # 1000 x median 1.5
+    (1500.0, False, True)
     """
 
     def __init__(
@@ -109,6 +121,7 @@ class SpikeDetector:
         min_ratio: float = 10.0,
         refresh_every: int = 8,
         warmup_ratio: float = 1e3,
+        self_prime: int = 3,
     ) -> None:
         if window < 2:
             raise InputError("window", window, "an integer >= 2")
@@ -122,6 +135,11 @@ class SpikeDetector:
         if not (math.isfinite(warmup_ratio) and warmup_ratio > 1.0):
             raise InputError("warmup_ratio", warmup_ratio, "a finite number > 1")
         self.warmup_ratio = float(warmup_ratio)
+        if isinstance(self_prime, bool) or not isinstance(self_prime, int):
+            raise InputError("self_prime", self_prime, f"an integer in [1, warmup={warmup}]")
+        if not 1 <= self_prime <= warmup:
+            raise InputError("self_prime", self_prime, f"an integer in [1, warmup={warmup}]")
+        self.self_prime = self_prime
         self._prior: float | None = None
         self._values: deque[float] = deque(maxlen=window)
         self._threshold: float | None = None
@@ -154,12 +172,17 @@ class SpikeDetector:
         return _sorted_median(sorted(self._values)) if self._values else None
 
     def limit(self) -> float | None:
-        """The value above which a spike is reported now: the threshold, during warm-up
-        ``warmup_ratio`` times the prior, or None (warm-up without a prior: nothing is)."""
+        """The value above which a spike is reported now: the threshold; during warm-up
+        ``warmup_ratio`` times the prior or, without one, times the median of the values kept
+        once there are ``self_prime``; else None (nothing is)."""
         threshold = self.threshold()
-        if threshold is not None or self._prior is None:
+        if threshold is not None:
             return threshold
-        return self.warmup_ratio * self._prior
+        reference = self._prior
+        if reference is None and len(self._values) >= self.self_prime:
+            median = self.median()
+            reference = median if median is not None and median > 0.0 else None
+        return None if reference is None else self.warmup_ratio * reference
 
     def is_spike(self, value: float) -> bool:
         """Whether ``value`` is a spike (False for non-finite values; during warm-up only
