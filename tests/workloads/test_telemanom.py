@@ -302,3 +302,25 @@ def test_novelty_term_is_added_to_the_judged_errors(two_crafts: Path) -> None:
         TelemanomWorkload(data, window=32, novelty_window=33)
     with pytest.raises(InputError, match="Expected `novelty_weight` to be a finite number >= 0"):
         TelemanomWorkload(data, window=32, novelty_window=4, novelty_weight=-1.0)
+
+
+def test_step_novelty_counts_jumps_never_made_in_training(two_crafts: Path) -> None:
+    data = load_telemanom(two_crafts, channels=["A-1"])
+    plain = TelemanomWorkload(data, window=32, novelty_window=0)
+    steps = TelemanomWorkload(data, window=32, novelty_window=0, step_novelty_weight=0.5)
+    model = plain.model_factory(0)
+    series = data.channels[0].test.copy()
+    series[200:, 0] += 7.0  # one jump far larger than any training step
+    e0, _, off = plain.step_errors(model, series)
+    e1, _, _ = steps.step_errors(model, series, "A-1")
+    reference = steps.reference["A-1"].astype(np.float64)
+    training_steps = np.diff(reference)
+    jumps = np.diff(series[:, 0].astype(np.float64), prepend=float(series[0, 0]))
+    expected = np.abs(jumps[:, None] - training_steps[None, :]).min(axis=1)
+    np.testing.assert_allclose(e1 - e0, 0.5 * expected[off:], atol=1e-9)
+    added = (e1 - e0)[200 - off]
+    assert added > 0.5 * (7.0 - np.abs(training_steps).max())  # the jump itself stands out
+    with pytest.raises(
+        InputError, match="Expected `step_novelty_weight` to be a finite number >= 0"
+    ):
+        TelemanomWorkload(data, window=32, step_novelty_weight=float("nan"))

@@ -124,6 +124,8 @@ class TelemanomSettings:
             mean forecast is judged.
         novelty_window, novelty_weight: the distance of the recent values to the nearest
             training stretch added to the judged errors (0: none).
+        step_novelty_weight: weight of the distance of each step (change from the previous
+            value) to the nearest training step, added to the judged errors (0: none).
         per_channel: one model per channel (telemanom's protocol); False: one for all.
     """
 
@@ -141,6 +143,7 @@ class TelemanomSettings:
     members: int = 3
     novelty_window: int = 1
     novelty_weight: float = 1.0
+    step_novelty_weight: float = 0.0
     per_channel: bool = True
 
     def groups(self, data: TelemanomData) -> list[list[str]]:
@@ -170,6 +173,7 @@ class TelemanomSettings:
             thresholds=thresholds,
             novelty_window=self.novelty_window,
             novelty_weight=self.novelty_weight,
+            step_novelty_weight=self.step_novelty_weight,
         )
 
     def training(

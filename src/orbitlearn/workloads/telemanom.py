@@ -454,6 +454,9 @@ class TelemanomWorkload(Workload):
             ``novelty_window`` values to the nearest such stretch of the channel's training
             values (:func:`novelty_distances`; the reference is the training rows the
             forecaster was fitted on, so the held-out validation rows are not in it).
+        step_novelty_weight: > 0 adds this weight times the distance of each step (the change
+            from the previous value) to the nearest step of the training values: a jump of a
+            size or sign the channel never made in training counts.
 
     Samples: inputs are :func:`window_features` rows, targets the next value; the source is the
     channel and the position the time index of the predicted value.
@@ -482,6 +485,7 @@ class TelemanomWorkload(Workload):
         thresholds: DynamicThresholdConfig | None = None,
         novelty_window: int = 0,
         novelty_weight: float = 1.0,
+        step_novelty_weight: float = 0.0,
     ) -> None:
         if isinstance(window, bool) or not isinstance(window, int) or window < 1:
             raise InputError("window", window, "an integer >= 1")
@@ -525,6 +529,9 @@ class TelemanomWorkload(Workload):
             raise InputError("novelty_weight", novelty_weight, "a finite number >= 0")
         self.novelty_window = novelty_window
         self.novelty_weight = float(novelty_weight)
+        if not (np.isfinite(step_novelty_weight) and step_novelty_weight >= 0):
+            raise InputError("step_novelty_weight", step_novelty_weight, "a finite number >= 0")
+        self.step_novelty_weight = float(step_novelty_weight)
         #: Per channel: the training values the forecaster is fitted on (novelty reference).
         self.reference: dict[str, NDArray[np.float32]] = {}
         dim = dims.pop()
@@ -644,13 +651,20 @@ class TelemanomWorkload(Workload):
         offset = self.window + k - 1
         forecast_errors = np.abs(values - predicted)
         errors = forecast_errors
-        if self.novelty_window and self.novelty_weight > 0:
+        uses_value = bool(self.novelty_window and self.novelty_weight > 0)
+        if uses_value or self.step_novelty_weight > 0:
             if chan_id is None:
                 if len(self.reference) != 1:
                     raise InputError("chan_id", None, f"one of {', '.join(self.reference)}")
                 chan_id = next(iter(self.reference))
-            distance = novelty_distances(series[:, 0], self.reference[chan_id], self.novelty_window)
-            errors = forecast_errors + self.novelty_weight * distance[offset:]
+            reference = self.reference[chan_id]
+        if uses_value:
+            distance = novelty_distances(series[:, 0], reference, self.novelty_window)
+            errors = errors + self.novelty_weight * distance[offset:]
+        if self.step_novelty_weight > 0:
+            steps = np.diff(series[:, 0].astype(np.float64), prepend=float(series[0, 0]))
+            step_distance = novelty_distances(steps, np.diff(reference.astype(np.float64)), 1)
+            errors = errors + self.step_novelty_weight * step_distance[offset:]
         return forecast_errors, errors, values, offset
 
     def detect(self, model: nn.Module) -> list[ChannelResult]:
