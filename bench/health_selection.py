@@ -96,9 +96,9 @@ OPSSAT_STAGES: dict[str, dict[str, dict[str, Any]]] = {
     # which gave the default's F1 exactly on the first folds (the model reproduces its own
     # pseudo-labels), so it was stopped.
     "members": {
-        "standard+nominal 8 x 64 (default)": {},
-        "16 x 48": {"members": 16, "hidden": 48},
-        "12 x 56": {"members": 12, "hidden": 56},
+        "standard+nominal 8 x 64 (default)": {"repeats": 3},
+        "16 x 48": {"repeats": 3, "members": 16, "hidden": 48},
+        "12 x 56": {"repeats": 3, "members": 12, "hidden": 56},
     },
 }
 
