@@ -7,13 +7,14 @@ import pytest
 
 from orbitlearn.errors import InputError
 from orbitlearn.workloads.synthetic_anomalies import (
-    SYNTHETIC_KINDS,
+    ALL_KINDS,
+    CONTEXTUAL_KINDS,
     inject_anomaly,
     stable_seed,
 )
 
 
-@pytest.mark.parametrize("kind", SYNTHETIC_KINDS)
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_each_kind_changes_only_its_stretch_of_the_value(kind: str) -> None:
     rng = np.random.default_rng(3)
     series = np.zeros((600, 3), np.float32)
@@ -37,6 +38,35 @@ def test_each_kind_changes_only_its_stretch_of_the_value(kind: str) -> None:
         assert abs(np.mean(inside)) < 3 * 0.3 / np.sqrt(inside.size)
     elif kind == "stuck":
         assert np.all(out[start : end + 1, 0] == series[start - 1, 0])
+    elif kind == "subtle":
+        np.testing.assert_allclose(np.abs(inside), 0.125, rtol=1e-5)
+    elif kind == "warp":  # the first half replayed at half speed
+        half = (end - start) // 2
+        np.testing.assert_allclose(
+            out[start : end + 1 : 2, 0], series[start : start + half + 1, 0], atol=1e-6
+        )
+    elif kind == "transplant":  # an equally long earlier stretch, verbatim
+        size = end + 1 - start
+        donors = [
+            d
+            for d in range(start - size + 1)
+            if np.array_equal(out[start : end + 1, 0], series[d : d + size, 0])
+        ]
+        assert donors
+    elif kind == "reverse":
+        np.testing.assert_array_equal(out[start : end + 1, 0], series[start : end + 1, 0][::-1])
+
+
+@pytest.mark.parametrize("kind", CONTEXTUAL_KINDS)
+def test_contextual_kinds_stay_inside_the_known_range(kind: str) -> None:
+    rng = np.random.default_rng(5)
+    series = np.zeros((900, 1), np.float32)
+    series[:, 0] = np.sin(np.arange(900) / 9.0)  # range [-1, 1]
+    for _ in range(20):
+        out, (start, end) = inject_anomaly(series, kind, rng, judged_from=250, amplitude=0.5)
+        inside = out[start : end + 1, 0]
+        slack = 0.125 if kind == "subtle" else 1e-6  # subtle: an eighth of the range
+        assert inside.min() >= -1 - slack and inside.max() <= 1 + slack
 
 
 def test_bad_arguments() -> None:

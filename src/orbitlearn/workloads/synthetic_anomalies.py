@@ -12,6 +12,17 @@ al. (KDD 2018), point and contextual anomalies:
 - ``noise``: normal noise of standard deviation 0.6 ``amplitude`` is added for 40-159 points;
 - ``stuck``: the value freezes at the one before the anomaly for 40-159 points.
 
+Those four move the value by a quarter of the channel's range or change its texture; a
+detector of values never seen in training finds most of them. Contextual anomalies in real
+telemetry often stay inside the range the channel knows, so :data:`CONTEXTUAL_KINDS` keep the
+values there and change only their timing or shape (40-159 points each):
+
+- ``subtle``: the value moves by a quarter of ``amplitude`` (about 6 % of the range);
+- ``warp``: the stretch replays its first half at half speed (right values, wrong dynamics);
+- ``transplant``: the stretch is replaced by an equally long earlier stretch of the same
+  series (values the channel shows, at the wrong time);
+- ``reverse``: the stretch plays backwards (a rise becomes a fall, the values unchanged).
+
 The anomaly lies in the judged part of the stretch (after ``judged_from``, not in its first
 fifth) and lasts at most a third of it. Only column 0 (the telemetry value) changes; the
 command columns are left as they were.
@@ -26,10 +37,15 @@ from numpy.typing import NDArray
 
 from orbitlearn.errors import InputError
 
-__all__ = ["SYNTHETIC_KINDS", "inject_anomaly", "stable_seed"]
+__all__ = ["ALL_KINDS", "CONTEXTUAL_KINDS", "SYNTHETIC_KINDS", "inject_anomaly", "stable_seed"]
 
-#: Kinds :func:`inject_anomaly` knows.
+#: The kinds of the model-selection stages 4-8 (bench/health_selection.py): point-like and
+#: level anomalies.
 SYNTHETIC_KINDS = ("shift", "spike", "noise", "stuck")
+#: Anomalies that keep the values inside the range the channel knows.
+CONTEXTUAL_KINDS = ("subtle", "warp", "transplant", "reverse")
+#: Every kind :func:`inject_anomaly` knows.
+ALL_KINDS = SYNTHETIC_KINDS + CONTEXTUAL_KINDS
 
 
 def stable_seed(*parts: str | int) -> int:
@@ -53,7 +69,7 @@ def inject_anomaly(
 
     Args:
         series: nominal telemetry, shape ``(time, dims)``.
-        kind: one of :data:`SYNTHETIC_KINDS`.
+        kind: one of :data:`ALL_KINDS`.
         rng: draws the place, length and sign.
         judged_from: the first index a detector judges (the points before are the forecaster's
             history); the anomaly starts after the first fifth of the judged part.
@@ -71,8 +87,8 @@ def inject_anomaly(
     >>> 140 <= start <= end < 300, bool(np.all(np.abs(out[start : end + 1, 0]) == 0.5))
     (True, True)
     """
-    if kind not in SYNTHETIC_KINDS:
-        raise InputError("kind", kind, f"one of {', '.join(SYNTHETIC_KINDS)}")
+    if kind not in ALL_KINDS:
+        raise InputError("kind", kind, f"one of {', '.join(ALL_KINDS)}")
     if not amplitude > 0:
         raise InputError("amplitude", amplitude, "a number > 0")
     n = int(series.shape[0])
@@ -95,6 +111,18 @@ def inject_anomaly(
         out[segment, 0] += sign * 2.0 * amplitude
     elif kind == "noise":
         out[segment, 0] += rng.normal(0.0, 0.6 * amplitude, end + 1 - start).astype(out.dtype)
-    else:
+    elif kind == "stuck":
         out[segment, 0] = series[start - 1, 0]
+    elif kind == "subtle":
+        out[segment, 0] += sign * 0.25 * amplitude
+    elif kind == "warp":
+        size = end + 1 - start
+        slow = np.linspace(0.0, (size - 1) / 2.0, size)
+        out[segment, 0] = np.interp(slow, np.arange(size), series[segment, 0])
+    elif kind == "transplant":
+        size = end + 1 - start
+        donor = int(rng.integers(0, max(start - size, 0) + 1))
+        out[segment, 0] = series[donor : donor + size, 0]
+    else:  # reverse
+        out[segment, 0] = series[segment, 0][::-1]
     return out, (start, end)
