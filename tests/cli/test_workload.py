@@ -94,6 +94,25 @@ def test_telemanom_members_and_novelty_options(cli, shared_data: Path) -> None:
     assert (report["settings"]["members"], report["settings"]["novelty_window"]) == (1, 0)
 
 
+def test_telemanom_lstm_forecaster_runs_on_the_cpu(cli, shared_data: Path) -> None:
+    code, out, err = cli(
+        "workload", "evaluate", "telemanom", "--data", str(shared_data / "msl"),
+        "--channels", "T-9", "--steps", "4", "--members", "1", "--model", "lstm",
+        "--window", "32", "--hidden", "8", "--command-lags", "0", "--torch-device", "cpu",
+        "--format", "json",
+    )  # fmt: skip
+    assert code == ExitCode.OK, err
+    report = json.loads(out)
+    assert (report["settings"]["model"], report["settings"]["torch_device"]) == ("lstm", "cpu")
+    # two LSTM layers of 8 units over 32 values, a head on 8 + 2 x 54 command summaries
+    lstm_params = 4 * 8 * (1 + 8 + 2) + 4 * 8 * (8 + 8 + 2)
+    head_params = (8 + 2 * 54) * 8 + 8 + 8 * 8 + 8 + 8 * 10 + 10
+    assert report["params"] == lstm_params + head_params
+    # forward FLOPs of one step count the recurrence: 32 values x 4 gates x 8 units
+    recurrence = 32 * 4 * 8 * ((1 + 8) + (8 + 8))
+    assert report["forward_flops_per_step"] >= 2 * 64 * recurrence
+
+
 def test_telemanom_table(cli, shared_data: Path) -> None:
     code, out, err = cli(
         "workload", "evaluate", "telemanom", "--data", str(shared_data / "msl"),
