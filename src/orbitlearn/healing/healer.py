@@ -125,6 +125,17 @@ def _total_norm(grads: list[torch.Tensor]) -> float:
     return math.sqrt(math.fsum([n * n for n in values]))
 
 
+def _loss_and_norm_on_device(loss: torch.Tensor, grads: list[torch.Tensor]) -> tuple[float, float]:
+    """The loss and the total gradient norm with one read-back from an accelerator.
+
+    Each read-back of a GPU value waits for the device; on the short steps of small models
+    that wait is most of what the checks cost, so the loss and the per-tensor norms travel
+    together (:func:`~orbitlearn.healing.bits.read_floats`: one read per device).
+    """
+    values = read_floats([loss.detach().reshape(()), *torch._foreach_norm(grads)])
+    return values[0], math.sqrt(math.fsum([n * n for n in values[1:]]))
+
+
 def _vote_scalar(values: list[float]) -> float:
     """The value at least two executions agree on bit for bit, else the median of the finite
     ones (NaN if none is finite)."""
@@ -452,17 +463,22 @@ class Healing:
     ) -> tuple[float, float, list[Detection]]:
         """Run the cheap checks on one execution's result."""
         p = self.policy
-        loss_value = loss.item()
+        wants_norm = p.check_grad_norm or p.spikes
+        grads = [q.grad for q in self._params if q.grad is not None] if wants_norm else []
         grad_norm = math.nan
+        if grads and loss.device.type != "cpu":
+            loss_value, grad_norm = _loss_and_norm_on_device(loss, grads)
+        else:
+            loss_value = loss.item()
+            if wants_norm:
+                grad_norm = _total_norm(grads)
         found: list[Detection] = []
         if p.check_loss and not math.isfinite(loss_value):
             found.append(Detection(outcome.step, "loss_nonfinite", "loss", f"loss = {loss_value}"))
-        if p.check_grad_norm or p.spikes:
-            grad_norm = _total_norm([p.grad for p in self._params if p.grad is not None])
-            if p.check_grad_norm and not math.isfinite(grad_norm):
-                found.append(
-                    Detection(outcome.step, "grad_nonfinite", "grad", f"total norm = {grad_norm}")
-                )
+        if p.check_grad_norm and not math.isfinite(grad_norm):
+            found.append(
+                Detection(outcome.step, "grad_nonfinite", "grad", f"total norm = {grad_norm}")
+            )
         if self.guard is not None:
             for v in self.guard.violations():
                 found.append(Detection(outcome.step, "activation_range", v.layer, v.describe()))
