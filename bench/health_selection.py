@@ -287,15 +287,7 @@ MSL_STAGES: dict[str, dict[str, dict[str, Any]]] = {
             "error_step": 10,
         },
         "cnn w250 h10 e10": _CNN_W250_E10,
-        "cnn w250 h10 e1": {
-            "kind": "cnn",
-            "window": 250,
-            "hidden": 128,
-            "residual": True,
-            "command_lags": 8,
-            "horizon": 10,
-            "error_step": 1,
-        },
+        "cnn w250 h10 e1": {**_CNN_W250_E10, "error_step": 1},
         "absolute mlp w250 h10 e1": _ABSOLUTE_MLP_W250_E1,
         "cnn w64 h10 e10": {
             "kind": "cnn",
