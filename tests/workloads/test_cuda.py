@@ -67,3 +67,21 @@ def test_factory_models_move_to_cuda() -> None:
     model = WindowForecasterFactory(16, 2, hidden=8, kind="lstm")(0).cuda()
     out = model(torch.zeros(3, 18, device="cuda"))
     assert out.device.type == "cuda" and out.shape == (3,)
+
+
+def test_telemanom_baseline_trains_on_cuda_and_forecasts_like_the_cpu() -> None:
+    from orbitlearn.workloads.telemanom_baseline import (
+        TelemanomBaselineConfig,
+        baseline_errors,
+        train_telemanom_lstm,
+    )
+
+    series = _sine_channel(300).train
+    config = TelemanomBaselineConfig(l_s=20, n_predictions=3, layers=(8, 8), epochs=3)
+    model, fit_result = train_telemanom_lstm(series, seed=0, config=config, torch_device="cuda")
+    assert next(model.parameters()).device.type == "cuda"
+    assert fit_result["epochs"] == 3
+    on_gpu = baseline_errors(model, series, l_s=20)
+    on_cpu = baseline_errors(model.cpu(), series, l_s=20)
+    assert on_gpu.shape == (280,)
+    np.testing.assert_allclose(on_gpu, on_cpu, atol=1e-3)  # cuDNN may use TF32
