@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,16 @@ def test_early_stopping_keeps_the_last_weights_after_patience_epochs() -> None:
     assert fit["best_val_loss"] != fit["val_loss"]  # the last epoch's weights, not the best
 
 
+def test_the_value_only_ablation_sees_column_0() -> None:
+    config = TelemanomBaselineConfig(
+        l_s=20, n_predictions=3, layers=(4, 4), epochs=1, inputs="value"
+    )
+    model, _ = train_telemanom_lstm(_sine(200), seed=0, config=config)
+    assert model.first.input_size == 1
+    assert config.columns(_sine(50)).shape == (50, 1)
+    assert SMALL.columns(_sine(50)).shape == (50, 3)
+
+
 def test_the_same_seed_trains_the_same_model() -> None:
     a, _ = train_telemanom_lstm(_sine(200), seed=3, config=SMALL)
     b, _ = train_telemanom_lstm(_sine(200), seed=3, config=SMALL)
@@ -138,6 +149,11 @@ def test_evaluation_finds_a_jump_and_reports_like_the_workload(tmp_path: Path) -
         p.numel() for p in TelemanomLSTM(3, (8, 8), 3).parameters() if p.requires_grad
     )
     assert report["settings"]["l_s"] == 20 and report["settings"]["seed"] == 0
+    value_only = evaluate_telemanom_baseline(root, seed=0, config=replace(SMALL, inputs="value"))
+    assert value_only["params"] == sum(
+        p.numel() for p in TelemanomLSTM(1, (8, 8), 3).parameters() if p.requires_grad
+    )
+    assert value_only["channels"]["B-1"]["tp"] == 1  # the jump is in the value itself
     # predicted sequences are in test indices: the jump starts at 300, after the l_s history
     (start, end) = b1["predicted_sequences"][0]
     assert 200 <= start <= 340 and end >= 300
@@ -153,6 +169,7 @@ def test_evaluation_finds_a_jump_and_reports_like_the_workload(tmp_path: Path) -
         ("learning_rate", 0.0, "a number > 0"),
         ("validation_split", 0.0, r"a number in \(0, 1\)"),
         ("min_delta", -1.0, "a number >= 0"),
+        ("inputs", "commands", "all or value"),
     ],
 )
 def test_a_bad_setting_names_its_field(field: str, value: object, allowed: str) -> None:

@@ -60,6 +60,8 @@ __all__ = [
 
 #: Windows forecast at once at test time.
 _FORECAST_BATCH = 2048
+#: What the forecaster may see (see :class:`TelemanomBaselineConfig`).
+_INPUTS = ("all", "value")
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class TelemanomBaselineConfig:
         batch_size, epochs, learning_rate: training (Adam).
         validation_split: share of the shuffled training windows that validates.
         patience, min_delta: early stopping on the validation loss.
+        inputs: ``"all"`` columns (telemanom) or only the ``"value"`` (column 0), an ablation
+            that shows what the command columns add.
     """
 
     l_s: int = 250
@@ -86,6 +90,7 @@ class TelemanomBaselineConfig:
     validation_split: float = 0.2
     patience: int = 10
     min_delta: float = 3e-4
+    inputs: str = "all"
 
     def __post_init__(self) -> None:
         for name in ("l_s", "n_predictions", "batch_size", "epochs", "patience"):
@@ -104,6 +109,12 @@ class TelemanomBaselineConfig:
             raise InputError("validation_split", self.validation_split, "a number in (0, 1)")
         if not self.min_delta >= 0:
             raise InputError("min_delta", self.min_delta, "a number >= 0")
+        if self.inputs not in _INPUTS:
+            raise InputError("inputs", self.inputs, " or ".join(_INPUTS))
+
+    def columns(self, series: NDArray[np.floating[Any]]) -> NDArray[np.floating[Any]]:
+        """The columns of a ``(time, dims)`` series the forecaster sees."""
+        return series if self.inputs == "all" else series[:, :1]
 
 
 class TelemanomLSTM(nn.Module):
@@ -198,6 +209,7 @@ def train_telemanom_lstm(
     data = np.asarray(series, dtype=np.float32)
     if data.ndim != 2:
         raise DataError(f"a training series of shape {data.shape}; expected (time, dims)")
+    data = cfg.columns(data)
     n_windows = data.shape[0] - cfg.l_s - cfg.n_predictions + 1
     n_train = int(n_windows * (1.0 - cfg.validation_split))
     if n_train < 1 or n_windows - n_train < 1:
@@ -317,12 +329,11 @@ def evaluate_telemanom_baseline(
         model, fit = train_telemanom_lstm(
             chan.train, seed=seed, config=cfg, torch_device=torch_device
         )
+        errors = baseline_errors(model, cfg.columns(chan.test), cfg.l_s)
         params = sum(p.numel() for p in model.parameters() if p.requires_grad)
         epochs[chan.chan_id] = fit["epochs"]
         seconds += fit["seconds"]
-        results.append(
-            _detect_channel(chan, baseline_errors(model, chan.test, cfg.l_s), cfg.l_s, detection)
-        )
+        results.append(_detect_channel(chan, errors, cfg.l_s, detection))
     summary = summarise_channels(results)
     return {
         "workload": "telemanom-baseline",
