@@ -127,6 +127,59 @@ def test_telemanom_table(cli, shared_data: Path) -> None:
     assert lines[2].startswith("M-6 ") and lines[3].startswith("total ")
 
 
+def test_telemanom_baseline_json_on_one_channel(cli, shared_data: Path) -> None:
+    code, out, err = cli(
+        "workload", "evaluate", "telemanom-baseline", "--data", str(shared_data / "msl"),
+        "--channels", "T-9", "--epochs", "1", "--format", "json",
+    )  # fmt: skip
+    assert code == ExitCode.OK, err
+    report = json.loads(out)
+    assert report["workload"] == "telemanom-baseline" and report["spacecraft"] == ["MSL"]
+    assert report["params"] == 95_850 and report["models"] == 1  # telemanom's 80-80 LSTM
+    assert report["epochs"] == {"T-9": 1}
+    assert report["settings"]["inputs"] == "all" and report["settings"]["l_s"] == 250
+    chan = report["channels"]["T-9"]
+    assert chan["tp"] + chan["fn"] == 2  # T-9's two labelled anomalies
+    assert report["tp"] + report["fp"] == len(chan["predicted_sequences"])
+
+
+def test_telemanom_baseline_value_only_table(cli, shared_data: Path) -> None:
+    code, out, err = cli(
+        "workload", "evaluate", "telemanom-baseline", "--data", str(shared_data / "msl"),
+        "--channels", "T-9", "--epochs", "1", "--inputs", "value",
+    )  # fmt: skip
+    assert code == ExitCode.OK, err
+    lines = out.splitlines()
+    assert lines[0].startswith("telemanom layout ") and "(MSL), 1 channel" in lines[0]
+    assert lines[2].startswith("T-9 ")
+    # one input column: 4 (80 (1 + 80) + 80) + 4 (80 (80 + 80) + 80) + 80 x 10 + 10
+    assert lines[-1].startswith("  model: 78,570 parameters x 1, trained in ")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--inputs", "commands", "Expected `--inputs` to be all or value, actual: 'commands'"),
+        ("--epochs", "0", "Expected `--epochs` to be an integer >= 1, actual: 0"),
+        ("--seed", "-1", "Expected `seed` to be an integer >= 0, actual: -1"),
+        (
+            "--torch-device",
+            "gpu",
+            "Expected `--torch-device` to be a torch device such as cpu or cuda, actual: 'gpu'",
+        ),
+    ],
+)
+def test_bad_baseline_options_are_usage_errors(
+    cli, shared_data: Path, option: str, value: str, message: str
+) -> None:
+    msl = str(shared_data / "msl")
+    code, _, err = cli(
+        "workload", "evaluate", "telemanom-baseline", "--data", msl, option, value
+    )  # fmt: skip
+    assert code == ExitCode.USAGE
+    assert message in err and "Traceback" not in err
+
+
 def test_missing_data_is_a_data_error(cli, tmp_path: Path) -> None:
     code, _, err = cli("workload", "evaluate", "opssat", "--data", str(tmp_path / "x.csv"))
     assert code == ExitCode.DATA

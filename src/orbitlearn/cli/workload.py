@@ -4,8 +4,11 @@ A thin layer over :mod:`orbitlearn.workloads.evaluate`::
 
     orbitlearn workload evaluate opssat --data ../shared/data/opssat --format json
     orbitlearn workload evaluate telemanom --data ../shared/data/msl --format json
+    orbitlearn workload evaluate telemanom-baseline --data ../shared/data/msl --torch-device cuda
 
-Training runs through the onboard trainer; ``--format table`` prints the headline figures (and
+Training runs through the onboard trainer (``telemanom-baseline``: telemanom's own forecaster
+and training loop, :mod:`orbitlearn.workloads.telemanom_baseline`, the reference to compare
+with); ``--format table`` prints the headline figures (and
 one row per channel for the telemanom layout), ``--format json`` everything. torch is imported
 only when a command runs, so the CLI starts fast.
 """
@@ -55,6 +58,16 @@ DeviceOption = Annotated[
 def _check_format(output_format: str) -> None:
     if output_format not in FORMATS:
         raise InputError("--format", output_format, "one of 'table', 'json'")
+
+
+def _channel_list(channels: str | None) -> list[str] | None:
+    """The ids of ``--channels`` (None: all channels)."""
+    if channels is None:
+        return None
+    chosen = [c.strip() for c in channels.split(",") if c.strip()]
+    if not chosen:
+        raise InputError("--channels", channels, "comma-separated channel ids such as M-6,T-9")
+    return chosen
 
 
 def _check_positive(name: str, value: int) -> None:
@@ -126,9 +139,10 @@ def render_telemanom(report: dict[str, Any]) -> str:
         f"{_fmt(r['recall']):>6}  {_fmt(r['f0_5']):>5}  {_fmt(r['auc_roc']):>7}"
     )
     lines.append(f"  F1 {_fmt(r['f1'])}  AUC-PR {_fmt(r['auc_pr'])} (point-wise)")
+    flops = f", {r['flops_per_step']:.3g} FLOPs per step" if "flops_per_step" in r else ""
     lines.append(
-        f"  model: {r['params']:,} parameters x {r['models']}, {r['flops_per_step']:.3g} FLOPs per "
-        f"step, trained in {r['train_seconds']:.1f} s"
+        f"  model: {r['params']:,} parameters x {r['models']}{flops}, "
+        f"trained in {r['train_seconds']:.1f} s"
     )
     return "\n".join(lines)
 
@@ -275,11 +289,7 @@ def evaluate_telemanom_command(
     if model not in FORECASTER_KINDS:
         raise InputError("--model", model, "one of " + ", ".join(map(repr, FORECASTER_KINDS)))
     parse_torch_device("--torch-device", torch_device)
-    chosen = None
-    if channels is not None:
-        chosen = [c.strip() for c in channels.split(",") if c.strip()]
-        if not chosen:
-            raise InputError("--channels", channels, "comma-separated channel ids such as M-6,T-9")
+    chosen = _channel_list(channels)
     from orbitlearn.workloads.evaluate import evaluate_telemanom
 
     report = evaluate_telemanom(
@@ -300,6 +310,68 @@ def evaluate_telemanom_command(
         channels=chosen,
         healing=healing,
         device=device,
+        torch_device=torch_device,
+    )
+    typer.echo(
+        json.dumps(report, indent=2) if output_format == "json" else render_telemanom(report)
+    )
+
+
+@evaluate_app.command("telemanom-baseline")
+def evaluate_telemanom_baseline_command(
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            help="directory with train/, test/ and labeled_anomalies.csv (telemanom layout)",
+        ),
+    ],
+    spacecraft: Annotated[
+        str | None,
+        typer.Option("--spacecraft", help="only this spacecraft's channels (e.g. MSL, SMAP)"),
+    ] = None,
+    channels: Annotated[
+        str | None, typer.Option("--channels", help="comma-separated channel ids (default: all)")
+    ] = None,
+    seed: SeedOption = 0,
+    epochs: Annotated[
+        int, typer.Option("--epochs", help="most training epochs (telemanom: 35)")
+    ] = 35,
+    inputs: Annotated[
+        str,
+        typer.Option("--inputs", help="all columns (telemanom) or the value only (an ablation)"),
+    ] = "all",
+    torch_device: Annotated[
+        str,
+        typer.Option("--torch-device", help="where it trains: cpu (hours for MSL) or cuda"),
+    ] = "cpu",
+    output_format: FormatOption = "table",
+) -> None:
+    """telemanom itself, reproduced: its LSTM forecaster trained as its code does, judged by the
+    same thresholds and event-wise scoring as ``evaluate telemanom``.
+
+    Example: orbitlearn workload evaluate telemanom-baseline --data ../shared/data/msl
+    --torch-device cuda --format json
+    """
+    _check_format(output_format)
+    _check_positive("--epochs", epochs)
+    if inputs not in ("all", "value"):
+        raise InputError("--inputs", inputs, "all or value")
+    from orbitlearn.onboard.torch_device import parse_torch_device
+
+    parse_torch_device("--torch-device", torch_device)
+    chosen = _channel_list(channels)
+    from orbitlearn.workloads.telemanom_baseline import (
+        TelemanomBaselineConfig,
+        evaluate_telemanom_baseline,
+    )
+
+    report = evaluate_telemanom_baseline(
+        data,
+        seed=seed,
+        config=TelemanomBaselineConfig(epochs=epochs, inputs=inputs),
+        spacecraft=spacecraft,
+        channels=chosen,
         torch_device=torch_device,
     )
     typer.echo(

@@ -117,6 +117,11 @@ class TelemanomBaselineConfig:
         return series if self.inputs == "all" else series[:, :1]
 
 
+def _check_seed(seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InputError("seed", seed, "an integer >= 0")
+
+
 class TelemanomLSTM(nn.Module):
     """telemanom's forecaster: two stacked LSTMs and a dense layer, Keras-initialised.
 
@@ -203,8 +208,7 @@ def train_telemanom_lstm(
         InputError: a bad seed or torch device.
     """
     cfg = config or TelemanomBaselineConfig()
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputError("seed", seed, "an integer >= 0")
+    _check_seed(seed)
     where = parse_torch_device("torch_device", torch_device)
     data = np.asarray(series, dtype=np.float32)
     if data.ndim != 2:
@@ -321,6 +325,7 @@ def evaluate_telemanom_baseline(
         InputError: a bad seed, config or torch device.
     """
     cfg = config or TelemanomBaselineConfig()
+    _check_seed(seed)
     parse_torch_device("torch_device", torch_device)
     data = load_telemanom(root, spacecraft=spacecraft, channels=channels)
     detection = thresholds or DynamicThresholdConfig()
@@ -338,6 +343,7 @@ def evaluate_telemanom_baseline(
     return {
         "workload": "telemanom-baseline",
         "data": str(data.root),
+        "spacecraft": sorted({c.spacecraft for c in data.channels}),
         **{k: v for k, v in summary.items() if k != "channels"},
         "params": params,
         "models": len(results),
