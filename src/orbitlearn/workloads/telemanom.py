@@ -55,6 +55,7 @@ __all__ = [
     "ChannelSeries",
     "TelemanomData",
     "TelemanomWorkload",
+    "judge_channel",
     "load_telemanom",
     "novelty_distances",
     "parse_sequences",
@@ -673,18 +674,14 @@ class TelemanomWorkload(Workload):
         results = []
         for chan in self.data.channels:
             forecast_errors, errors, values, offset = self._errors(model, chan.test, chan.chan_id)
-            found = detect_anomalies(errors, values, self.thresholds)
-            sequences = [(s + offset, e + offset) for s, e in found.sequences]
-            score = np.r_[np.full(offset, found.score.min()), found.score]
             results.append(
-                ChannelResult(
-                    chan_id=chan.chan_id,
-                    counts=event_counts(chan.anomaly_sequences, sequences),
-                    predicted=sequences,
-                    labelled=list(chan.anomaly_sequences),
-                    score=score,
-                    labels=chan.test_labels(),
-                    forecast_mse=float(np.mean(forecast_errors**2)),
+                judge_channel(
+                    chan,
+                    errors,
+                    values,
+                    offset,
+                    self.thresholds,
+                    float(np.mean(forecast_errors**2)),
                 )
             )
         return results
@@ -695,6 +692,32 @@ class TelemanomWorkload(Workload):
 
     def report(self, model: nn.Module) -> dict[str, Any]:
         return summarise_channels(self.detect(model))
+
+
+def judge_channel(
+    chan: ChannelSeries,
+    errors: NDArray[np.float64],
+    values: NDArray[np.float64],
+    offset: int,
+    thresholds: DynamicThresholdConfig,
+    forecast_mse: float,
+) -> ChannelResult:
+    """Detection on one channel's test series, scored against its labels.
+
+    ``errors[i]`` (and ``values[i]``) belong to test index ``offset + i``; the points before
+    ``offset`` have too little history to be judged and get the channel's lowest score.
+    """
+    found = detect_anomalies(errors, values, thresholds)
+    sequences = [(s + offset, e + offset) for s, e in found.sequences]
+    return ChannelResult(
+        chan_id=chan.chan_id,
+        counts=event_counts(chan.anomaly_sequences, sequences),
+        predicted=sequences,
+        labelled=list(chan.anomaly_sequences),
+        score=np.r_[np.full(offset, found.score.min()), found.score],
+        labels=chan.test_labels(),
+        forecast_mse=float(forecast_mse),
+    )
 
 
 def summarise_channels(results: list[ChannelResult]) -> dict[str, Any]:

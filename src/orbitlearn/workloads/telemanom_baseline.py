@@ -41,14 +41,8 @@ from torch import nn
 
 from orbitlearn.errors import DataError, InputError
 from orbitlearn.onboard.torch_device import model_device, parse_torch_device
-from orbitlearn.workloads.metrics import event_counts
-from orbitlearn.workloads.telemanom import (
-    ChannelResult,
-    ChannelSeries,
-    load_telemanom,
-    summarise_channels,
-)
-from orbitlearn.workloads.thresholds import DynamicThresholdConfig, detect_anomalies
+from orbitlearn.workloads.telemanom import judge_channel, load_telemanom, summarise_channels
+from orbitlearn.workloads.thresholds import DynamicThresholdConfig
 
 __all__ = [
     "TelemanomBaselineConfig",
@@ -286,22 +280,6 @@ def baseline_errors(
     return np.abs(data[l_s:, 0].astype(np.float64) - forecast)
 
 
-def _detect_channel(
-    chan: ChannelSeries, errors: NDArray[np.float64], l_s: int, thresholds: DynamicThresholdConfig
-) -> ChannelResult:
-    found = detect_anomalies(errors, chan.test[l_s:, 0].astype(np.float64), thresholds)
-    predicted = [(s + l_s, e + l_s) for s, e in found.sequences]
-    return ChannelResult(
-        chan_id=chan.chan_id,
-        counts=event_counts(chan.anomaly_sequences, predicted),
-        predicted=predicted,
-        labelled=list(chan.anomaly_sequences),
-        score=np.r_[np.full(l_s, found.score.min()), found.score],
-        labels=chan.test_labels(),
-        forecast_mse=float(np.mean(errors**2)),
-    )
-
-
 def evaluate_telemanom_baseline(
     root: str | Path,
     *,
@@ -338,7 +316,10 @@ def evaluate_telemanom_baseline(
         params = sum(p.numel() for p in model.parameters() if p.requires_grad)
         epochs[chan.chan_id] = fit["epochs"]
         seconds += fit["seconds"]
-        results.append(_detect_channel(chan, errors, cfg.l_s, detection))
+        values = chan.test[cfg.l_s :, 0].astype(np.float64)
+        results.append(
+            judge_channel(chan, errors, values, cfg.l_s, detection, float(np.mean(errors**2)))
+        )
     summary = summarise_channels(results)
     return {
         "workload": "telemanom-baseline",
