@@ -156,30 +156,6 @@ def test_telemanom_baseline_value_only_table(cli, shared_data: Path) -> None:
     assert lines[-1].startswith("  model: 78,570 parameters x 1, trained in ")
 
 
-@pytest.mark.parametrize(
-    ("option", "value", "message"),
-    [
-        ("--inputs", "commands", "Expected `--inputs` to be all or value, actual: 'commands'"),
-        ("--epochs", "0", "Expected `--epochs` to be an integer >= 1, actual: 0"),
-        ("--seed", "-1", "Expected `seed` to be an integer >= 0, actual: -1"),
-        (
-            "--torch-device",
-            "gpu",
-            "Expected `--torch-device` to be a torch device such as cpu or cuda, actual: 'gpu'",
-        ),
-    ],
-)
-def test_bad_baseline_options_are_usage_errors(
-    cli, shared_data: Path, option: str, value: str, message: str
-) -> None:
-    msl = str(shared_data / "msl")
-    code, _, err = cli(
-        "workload", "evaluate", "telemanom-baseline", "--data", msl, option, value
-    )  # fmt: skip
-    assert code == ExitCode.USAGE
-    assert message in err and "Traceback" not in err
-
-
 def test_missing_data_is_a_data_error(cli, tmp_path: Path) -> None:
     code, _, err = cli("workload", "evaluate", "opssat", "--data", str(tmp_path / "x.csv"))
     assert code == ExitCode.DATA
@@ -200,39 +176,72 @@ def test_broken_column_names_the_column(cli, tmp_path: Path, shared_data: Path) 
 
 
 @pytest.mark.parametrize(
-    ("option", "value", "message"),
+    ("command", "option", "value", "message"),
     [
-        ("--format", "xml", "Expected `--format` to be one of 'table', 'json', actual: 'xml'"),
-        ("--model", "rnn", "Expected `--model` to be one of 'mlp', 'cnn', 'lstm', actual: 'rnn'"),
         (
+            "telemanom",
+            "--format",
+            "xml",
+            "Expected `--format` to be one of 'table', 'json', actual: 'xml'",
+        ),
+        (
+            "telemanom",
+            "--model",
+            "rnn",
+            "Expected `--model` to be one of 'mlp', 'cnn', 'lstm', actual: 'rnn'",
+        ),
+        (
+            "telemanom",
             "--torch-device",
             "gpu",
             "Expected `--torch-device` to be a torch device such as cpu or cuda, actual: 'gpu'",
         ),
-        ("--steps", "0", "Expected `--steps` to be an integer >= 1, actual: 0"),
+        ("telemanom", "--steps", "0", "Expected `--steps` to be an integer >= 1, actual: 0"),
         (
+            "telemanom",
             "--command-lags",
             "251",
             "Expected `--command-lags` to be an integer in [0, --window=250], actual: 251",
         ),
         (
+            "telemanom",
             "--error-step",
             "11",
             "Expected `--error-step` to be an integer in [1, --horizon=10], actual: 11",
         ),
-        ("--members", "0", "Expected `--members` to be an integer >= 1, actual: 0"),
+        ("telemanom", "--members", "0", "Expected `--members` to be an integer >= 1, actual: 0"),
         (
+            "telemanom",
             "--novelty-window",
             "-1",
             "Expected `--novelty-window` to be an integer >= 0 (0: none), actual: -1",
         ),
+        (
+            "telemanom-baseline",
+            "--inputs",
+            "commands",
+            "Expected `--inputs` to be all or value, actual: 'commands'",
+        ),
+        (
+            "telemanom-baseline",
+            "--epochs",
+            "0",
+            "Expected `--epochs` to be an integer >= 1, actual: 0",
+        ),
+        ("telemanom-baseline", "--seed", "-1", "Expected `seed` to be an integer >= 0, actual: -1"),
+        (
+            "telemanom-baseline",
+            "--torch-device",
+            "gpu",
+            "Expected `--torch-device` to be a torch device such as cpu or cuda, actual: 'gpu'",
+        ),
     ],
 )
 def test_bad_options_are_usage_errors(
-    cli, shared_data: Path, option: str, value: str, message: str
+    cli, shared_data: Path, command: str, option: str, value: str, message: str
 ) -> None:
     msl = str(shared_data / "msl")
-    code, _, err = cli("workload", "evaluate", "telemanom", "--data", msl, option, value)
+    code, _, err = cli("workload", "evaluate", command, "--data", msl, option, value)
     assert code == ExitCode.USAGE
     assert message in err and "Traceback" not in err
 

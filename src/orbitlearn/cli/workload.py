@@ -54,6 +54,20 @@ DeviceOption = Annotated[
     str, typer.Option("--device", help="onboard device profile (simulated time and energy)")
 ]
 
+TelemanomDataOption = Annotated[
+    Path,
+    typer.Option(
+        "--data", help="directory with train/, test/ and labeled_anomalies.csv (telemanom layout)"
+    ),
+]
+SpacecraftOption = Annotated[
+    str | None,
+    typer.Option("--spacecraft", help="only this spacecraft's channels (e.g. MSL, SMAP)"),
+]
+ChannelsOption = Annotated[
+    str | None, typer.Option("--channels", help="comma-separated channel ids (default: all)")
+]
+
 
 def _check_format(output_format: str) -> None:
     if output_format not in FORMATS:
@@ -200,20 +214,9 @@ def evaluate_opssat_command(
 
 @evaluate_app.command("telemanom")
 def evaluate_telemanom_command(
-    data: Annotated[
-        Path,
-        typer.Option(
-            "--data",
-            help="directory with train/, test/ and labeled_anomalies.csv (telemanom layout)",
-        ),
-    ],
-    spacecraft: Annotated[
-        str | None,
-        typer.Option("--spacecraft", help="only this spacecraft's channels (e.g. MSL, SMAP)"),
-    ] = None,
-    channels: Annotated[
-        str | None, typer.Option("--channels", help="comma-separated channel ids (default: all)")
-    ] = None,
+    data: TelemanomDataOption,
+    spacecraft: SpacecraftOption = None,
+    channels: ChannelsOption = None,
     seed: SeedOption = 0,
     steps: Annotated[int, typer.Option("--steps", help="training steps per model")] = 600,
     window: Annotated[int, typer.Option("--window", help="past values the forecaster sees")] = 250,
@@ -319,20 +322,9 @@ def evaluate_telemanom_command(
 
 @evaluate_app.command("telemanom-baseline")
 def evaluate_telemanom_baseline_command(
-    data: Annotated[
-        Path,
-        typer.Option(
-            "--data",
-            help="directory with train/, test/ and labeled_anomalies.csv (telemanom layout)",
-        ),
-    ],
-    spacecraft: Annotated[
-        str | None,
-        typer.Option("--spacecraft", help="only this spacecraft's channels (e.g. MSL, SMAP)"),
-    ] = None,
-    channels: Annotated[
-        str | None, typer.Option("--channels", help="comma-separated channel ids (default: all)")
-    ] = None,
+    data: TelemanomDataOption,
+    spacecraft: SpacecraftOption = None,
+    channels: ChannelsOption = None,
     seed: SeedOption = 0,
     epochs: Annotated[
         int, typer.Option("--epochs", help="most training epochs (telemanom: 35)")
@@ -348,10 +340,9 @@ def evaluate_telemanom_baseline_command(
     output_format: FormatOption = "table",
 ) -> None:
     """telemanom itself, reproduced: its LSTM forecaster trained as its code does, judged by the
-    same thresholds and event-wise scoring as ``evaluate telemanom``.
+    same thresholds and event-wise scoring as 'evaluate telemanom'.
 
-    Example: orbitlearn workload evaluate telemanom-baseline --data ../shared/data/msl
-    --torch-device cuda --format json
+    Example: orbitlearn workload evaluate telemanom-baseline --data ../shared/data/msl --torch-device cuda
     """
     _check_format(output_format)
     _check_positive("--epochs", epochs)
