@@ -10,6 +10,7 @@ is :mod:`orbitlearn.cli.exit_codes`).
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "InputError",
     "MissingDependencyError",
     "OrbitlearnError",
+    "check_int",
 ]
 
 
@@ -51,6 +53,31 @@ class InputError(OrbitlearnError, ValueError):
         if hint:
             message += f". {hint}"
         super().__init__(message)
+
+
+def check_int(field: str, value: Any, minimum: int = 0) -> int:
+    """``value`` as an ``int`` if it is an integer (not a bool) of at least ``minimum``.
+
+    >>> check_int("seed", 3)
+    3
+    >>> check_int("steps", 0, minimum=1)
+    Traceback (most recent call last):
+    ...
+    orbitlearn.errors.InputError: Expected `steps` to be an integer >= 1, actual: 0
+
+    Raises:
+        InputError: naming ``field``, otherwise.
+    """
+    allowed = f"an integer >= {minimum}"
+    if isinstance(value, bool):
+        raise InputError(field, value, allowed)
+    try:
+        number = operator.index(value)  # ints and numpy integers, not floats
+    except TypeError:
+        raise InputError(field, value, allowed) from None
+    if number < minimum:
+        raise InputError(field, value, allowed)
+    return number
 
 
 class ConfigError(InputError):

@@ -177,6 +177,17 @@ def test_a_bad_setting_names_its_field(field: str, value: object, allowed: str) 
         TelemanomBaselineConfig(**{field: value})  # type: ignore[arg-type]
 
 
+def test_a_channel_too_short_is_named_by_its_file(tmp_path: Path) -> None:
+    root = _layout(tmp_path / "data")
+    np.save(root / "train" / "B-1.npy", _sine(22))
+    with pytest.raises(DataError, match=r"train/B-1\.npy: a training series of 22 rows"):
+        evaluate_telemanom_baseline(root, config=SMALL)
+    np.save(root / "train" / "B-1.npy", _sine(500))
+    np.save(root / "test" / "B-1.npy", _sine(20))
+    with pytest.raises(DataError, match=r"test/B-1\.npy: a series of shape \(20, 3\)"):
+        evaluate_telemanom_baseline(root, config=SMALL)
+
+
 def test_bad_training_inputs_are_named() -> None:
     with pytest.raises(DataError, match="60 rows is too short for l_s = 50"):
         train_telemanom_lstm(_sine(60), config=TelemanomBaselineConfig(l_s=50, layers=(4, 4)))

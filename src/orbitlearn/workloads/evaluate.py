@@ -60,7 +60,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from orbitlearn.errors import InputError
+from orbitlearn.errors import InputError, check_int
 from orbitlearn.onboard.torch_device import model_device
 from orbitlearn.workloads.base import Workload
 from orbitlearn.workloads.metrics import auc_roc, binary_scores, event_counts, f_beta
@@ -91,11 +91,6 @@ __all__ = [
     "train_workload",
     "validate_telemanom",
 ]
-
-
-def _check_seed(seed: int) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputError("seed", seed, "an integer >= 0")
 
 
 def train_workload(
@@ -172,7 +167,7 @@ def evaluate_opssat(
         DataError: the table cannot be used (see :func:`~orbitlearn.workloads.opssat.load_opssat`).
         InputError: a bad setting, or an override that is not a setting.
     """
-    _check_seed(seed)
+    check_int("seed", seed)
     chosen = with_overrides(settings or OpsSatSettings(), overrides)
     table = load_opssat(path)
     workload = chosen.workload(table)
@@ -318,7 +313,7 @@ def evaluate_telemanom(
         DataError: the directory cannot be used (see :func:`load_telemanom`).
         InputError: a bad setting, or an override that is not a setting.
     """
-    _check_seed(seed)
+    check_int("seed", seed)
     chosen = with_overrides(settings or TelemanomSettings(), overrides)
     data = load_telemanom(root, spacecraft=spacecraft, channels=channels)
     config = chosen.training(healing, device, torch_device)
@@ -404,7 +399,7 @@ def validate_telemanom(
         ``synthetic_false_alarms``, ``synthetic_f0_5``, ``params``, ``seconds``, ``channels``
         (per-channel figures) and the settings.
     """
-    _check_seed(seed)
+    check_int("seed", seed)
     if isinstance(synthetic_repeats, bool) or not isinstance(synthetic_repeats, int):
         raise InputError("synthetic_repeats", synthetic_repeats, "an integer >= 0")
     if synthetic_repeats < 0:

@@ -79,7 +79,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from orbitlearn.errors import InputError
+from orbitlearn.errors import InputError, check_int
 from orbitlearn.workloads.base import LossFn, Metric, ModelFactory, Samples, Workload
 from orbitlearn.workloads.metrics import auc_pr, auc_roc, binary_scores, f_beta
 from orbitlearn.workloads.models import (
@@ -623,8 +623,7 @@ class HealthWorkload(Workload):
         threshold: float = 0.5,
     ) -> None:
         n_per_sat = _positive_int("samples_per_satellite", samples_per_satellite)
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise InputError("seed", seed, "an integer >= 0")
+        check_int("seed", seed)
         cfg = telemetry or TelemetryConfig()
         period = cfg.sample_period_s
         if not (isinstance(window_s, int | float) and math.isfinite(window_s)):

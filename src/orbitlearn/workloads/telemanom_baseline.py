@@ -39,7 +39,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from orbitlearn.errors import DataError, InputError
+from orbitlearn.errors import DataError, InputError, check_int
 from orbitlearn.onboard.torch_device import model_device, parse_torch_device
 from orbitlearn.workloads.telemanom import judge_channel, load_telemanom, summarise_channels
 from orbitlearn.workloads.thresholds import DynamicThresholdConfig
@@ -88,9 +88,7 @@ class TelemanomBaselineConfig:
 
     def __post_init__(self) -> None:
         for name in ("l_s", "n_predictions", "batch_size", "epochs", "patience"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(name, value, "an integer >= 1")
+            check_int(name, getattr(self, name), minimum=1)
         if len(self.layers) != 2 or any(
             isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in self.layers
         ):
@@ -109,11 +107,6 @@ class TelemanomBaselineConfig:
     def columns(self, series: NDArray[np.floating[Any]]) -> NDArray[np.floating[Any]]:
         """The columns of a ``(time, dims)`` series the forecaster sees."""
         return series if self.inputs == "all" else series[:, :1]
-
-
-def _check_seed(seed: int) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputError("seed", seed, "an integer >= 0")
 
 
 class TelemanomLSTM(nn.Module):
@@ -202,7 +195,7 @@ def train_telemanom_lstm(
         InputError: a bad seed or torch device.
     """
     cfg = config or TelemanomBaselineConfig()
-    _check_seed(seed)
+    check_int("seed", seed)
     where = parse_torch_device("torch_device", torch_device)
     data = np.asarray(series, dtype=np.float32)
     if data.ndim != 2:
@@ -303,16 +296,22 @@ def evaluate_telemanom_baseline(
         InputError: a bad seed, config or torch device.
     """
     cfg = config or TelemanomBaselineConfig()
-    _check_seed(seed)
+    check_int("seed", seed)
     parse_torch_device("torch_device", torch_device)
     data = load_telemanom(root, spacecraft=spacecraft, channels=channels)
     detection = thresholds or DynamicThresholdConfig()
     results, epochs, seconds, params = [], {}, 0.0, 0
     for chan in data.channels:
-        model, fit = train_telemanom_lstm(
-            chan.train, seed=seed, config=cfg, torch_device=torch_device
-        )
-        errors = baseline_errors(model, cfg.columns(chan.test), cfg.l_s)
+        try:
+            model, fit = train_telemanom_lstm(
+                chan.train, seed=seed, config=cfg, torch_device=torch_device
+            )
+        except DataError as err:
+            raise DataError(f"{data.root / 'train' / (chan.chan_id + '.npy')}: {err}") from None
+        try:
+            errors = baseline_errors(model, cfg.columns(chan.test), cfg.l_s)
+        except DataError as err:
+            raise DataError(f"{data.root / 'test' / (chan.chan_id + '.npy')}: {err}") from None
         params = sum(p.numel() for p in model.parameters() if p.requires_grad)
         epochs[chan.chan_id] = fit["epochs"]
         seconds += fit["seconds"]

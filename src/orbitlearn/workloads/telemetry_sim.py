@@ -99,7 +99,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from orbitlearn.errors import ConfigError, InputError
+from orbitlearn.errors import ConfigError, InputError, check_int
 from orbitlearn.space.power import PowerSystem, simulate_battery
 
 if TYPE_CHECKING:
@@ -623,10 +623,8 @@ def simulate_telemetry(
     satellites over 3 days at 30 s took 0.3 s on this project's 2-core machine (under load).
     """
     cfg = config or TelemetryConfig()
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise InputError("seed", seed, "an integer >= 0")
-    if isinstance(realisation, bool) or not isinstance(realisation, int) or realisation < 0:
-        raise InputError("realisation", realisation, "an integer >= 0")
+    check_int("seed", seed)
+    check_int("realisation", realisation)
     if satellites is None:
         sats = np.arange(timeline.n_sats, dtype=np.int64)
     else:

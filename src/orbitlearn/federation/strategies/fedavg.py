@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from orbitlearn.errors import InputError
+from orbitlearn.errors import InputError, check_int
 from orbitlearn.federation.plan import ContactPlan
 from orbitlearn.federation.strategies.base import (
     AggregationResult,
@@ -79,9 +79,7 @@ class FedAvg(Strategy):
             None if round_timeout_s is None else _positive_float("round_timeout_s", round_timeout_s)
         )
         self.proximal_mu = _positive_float("proximal_mu", proximal_mu, allow_zero=True)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise InputError("seed", seed, "an integer >= 0")
-        self.seed = int(seed)
+        self.seed = check_int("seed", seed)
         self._rng = np.random.default_rng(self.seed)
         self._selected: set[int] = set()
         self._reported: set[int] = set()
