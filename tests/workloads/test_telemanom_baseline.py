@@ -183,7 +183,11 @@ def test_a_channel_too_short_is_named_by_its_file(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"train/B-1\.npy: a training series of 22 rows"):
         evaluate_telemanom_baseline(root, config=SMALL)
     np.save(root / "train" / "B-1.npy", _sine(500))
-    np.save(root / "test" / "B-1.npy", _sine(20))
+    np.save(root / "test" / "B-1.npy", _sine(20))  # no longer than l_s = 20
+    labels = root / "labeled_anomalies.csv"
+    labels.write_text(
+        labels.read_text().replace('"[[300, 339]]",[point],600', '"[[5, 9]]",[point],20')
+    )
     with pytest.raises(DataError, match=r"test/B-1\.npy: a series of shape \(20, 3\)"):
         evaluate_telemanom_baseline(root, config=SMALL)
 
