@@ -349,7 +349,7 @@ def render(results: dict[str, Any]) -> str:
             )
         else:
             lines.append(
-                "  (telemanom reproduced: not run, no GPU here; --telemanom-baseline cpu takes hours)"
+                "  (telemanom reproduced: not run; --telemanom-baseline cuda runs it, cpu takes hours)"
             )
         verdict = "higher" if m["beats_telemanom_f0_5"] else "lower"
         lines.append(
