@@ -177,6 +177,17 @@ def test_a_bad_setting_names_its_field(field: str, value: object, allowed: str) 
         TelemanomBaselineConfig(**{field: value})  # type: ignore[arg-type]
 
 
+def test_channels_with_different_command_columns(tmp_path: Path) -> None:
+    root = _layout(tmp_path / "data")
+    np.save(root / "train" / "A-1.npy", _sine(500, dims=6))  # a spacecraft with 5 commands
+    np.save(root / "test" / "A-1.npy", _sine(600, dims=6, seed=10))
+    report = evaluate_telemanom_baseline(root, seed=0, config=SMALL)
+    assert report["models"] == 2 and report["channels"]["B-1"]["tp"] == 1
+    assert report["params"] == sum(
+        p.numel() for p in TelemanomLSTM(6, (8, 8), 3).parameters() if p.requires_grad
+    )
+
+
 def test_a_channel_too_short_is_named_by_its_file(tmp_path: Path) -> None:
     root = _layout(tmp_path / "data")
     np.save(root / "train" / "B-1.npy", _sine(22))

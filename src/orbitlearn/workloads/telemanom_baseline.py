@@ -287,7 +287,8 @@ def evaluate_telemanom_baseline(
 
     Returns the same totals as :func:`~orbitlearn.workloads.evaluate.evaluate_telemanom`
     (``precision``, ``recall``, ``f1``, ``f0_5``, ``tp``, ``fp``, ``fn``, ``auc_roc``,
-    ``auc_pr``), ``params`` (of one channel's model), ``models``, ``train_seconds``,
+    ``auc_pr``), ``params`` (of the largest channel model: channels may have different
+    numbers of command columns), ``models``, ``train_seconds``,
     ``epochs`` (per channel), ``channels`` and the settings.
 
     Raises:
@@ -312,7 +313,7 @@ def evaluate_telemanom_baseline(
             errors = baseline_errors(model, cfg.columns(chan.test), cfg.l_s)
         except DataError as err:
             raise DataError(f"{data.root / 'test' / (chan.chan_id + '.npy')}: {err}") from None
-        params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        params = max(params, sum(p.numel() for p in model.parameters() if p.requires_grad))
         epochs[chan.chan_id] = fit["epochs"]
         seconds += fit["seconds"]
         values = chan.test[cfg.l_s :, 0].astype(np.float64)
