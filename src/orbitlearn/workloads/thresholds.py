@@ -384,6 +384,18 @@ def detect_anomalies(
     score = np.zeros(n)
     flagged = np.zeros(n, dtype=bool)
     z = np.asarray(cfg.z_values)
+
+    def window_z(series: NDArray[np.float64]) -> float:
+        """The window's ``z`` (:func:`best_z` with the configured limits)."""
+        return best_z(
+            series,
+            z,
+            buffer=cfg.buffer,
+            max_sequences=cfg.max_sequences,
+            max_anomalous_fraction=cfg.max_anomalous_fraction,
+            fallback_z=cfg.fallback_z,
+        )[0]
+
     first_end = min(cfg.window, n)
     ends = [first_end, *range(first_end + cfg.step, n + cfg.step, cfg.step)] if n else []
     judged_from = 0
@@ -401,14 +413,7 @@ def detect_anomalies(
             value_range, value_std = float(p95 - p5), float(window_values.std())
         else:
             value_range = value_std = 0.0
-        z_up, _ = best_z(
-            window,
-            z,
-            buffer=cfg.buffer,
-            max_sequences=cfg.max_sequences,
-            max_anomalous_fraction=cfg.max_anomalous_fraction,
-            fallback_z=cfg.fallback_z,
-        )
+        z_up = window_z(window)
         eps = mean + z_up * std
         threshold[judged_from:end] = eps
         score[judged_from:end] = (window[new_from:] - mean) / max(std, 1e-12)
@@ -424,18 +429,7 @@ def detect_anomalies(
             known = flagged[start:end]
             sides = [window, 2.0 * mean - window] if cfg.two_sided else [window]
             for i, series in enumerate(sides):
-                z_side = (
-                    z_up
-                    if i == 0
-                    else best_z(
-                        series,
-                        z,
-                        buffer=cfg.buffer,
-                        max_sequences=cfg.max_sequences,
-                        max_anomalous_fraction=cfg.max_anomalous_fraction,
-                        fallback_z=cfg.fallback_z,
-                    )[0]
-                )
+                z_side = z_up if i == 0 else window_z(series)
                 found = _judge_window(
                     series,
                     mean + z_side * std,
