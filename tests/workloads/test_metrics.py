@@ -124,3 +124,88 @@ def test_first_only_credit_follows_later_telemanom() -> None:
     first = event_counts(labelled, predicted, first_only=True)
     assert (first.tp, first.fp, first.fn) == (2, 1, 1)
     assert event_counts([], [(1, 2)], first_only=True) == event_counts([], [(1, 2)])
+
+
+def _counts(truth: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return truth & pred, ~truth & pred, truth & ~pred
+
+
+def test_f_beta_interval_covers_the_population_f1_about_as_often_as_its_level() -> None:
+    from orbitlearn.workloads.metrics import f_beta_interval
+
+    # Population: 20 % anomalies, 90 % of them found, 3 % of nominal units flagged.
+    population_f1 = 2 * 0.18 / (2 * 0.18 + 0.8 * 0.03 + 0.2 * 0.1)
+    rng = np.random.default_rng(7)
+    covered = 0
+    trials = 300
+    for trial in range(trials):
+        truth = rng.random(300) < 0.2
+        pred = np.where(truth, rng.random(300) < 0.9, rng.random(300) < 0.03)
+        interval = f_beta_interval(*_counts(truth, pred), resamples=400, seed=trial)
+        assert interval is not None
+        covered += interval[0] <= population_f1 <= interval[1]
+    assert 0.88 <= covered / trials <= 0.99
+
+
+def test_f_beta_interval_narrows_with_the_square_root_of_the_units() -> None:
+    from orbitlearn.workloads.metrics import f_beta_interval
+
+    rng = np.random.default_rng(3)
+    truth = rng.random(400) < 0.25
+    pred = np.where(truth, rng.random(400) < 0.85, rng.random(400) < 0.05)
+    low, high = f_beta_interval(*_counts(truth, pred))
+    low4, high4 = f_beta_interval(*_counts(np.tile(truth, 4), np.tile(pred, 4)))
+    assert low < binary_scores(truth, pred).f1 < high
+    assert 0.35 < (high4 - low4) / (high - low) < 0.65  # 4x the units: about half as wide
+
+
+def test_f_beta_interval_of_runs_is_that_of_their_mean() -> None:
+    from orbitlearn.workloads.metrics import f_beta_interval
+
+    truth = np.array([True] * 30 + [False] * 70)
+    pred = truth.copy()
+    pred[:4] = False
+    pred[30:33] = True
+    single = f_beta_interval(*_counts(truth, pred), seed=5)
+    twice = f_beta_interval(*(np.stack([c, c]) for c in _counts(truth, pred)), seed=5)
+    assert single == twice  # identical runs: the same resamples, the same statistic
+    assert f_beta_interval(*_counts(truth, truth)) == (1.0, 1.0)
+    assert f_beta_interval(np.zeros(5), np.zeros(5), np.zeros(5)) is None
+    # A run that is always right pulls the mean up: the interval moves, it does not widen.
+    runs = zip(_counts(truth, pred), _counts(truth, truth), strict=True)
+    mixed = f_beta_interval(*(np.stack(p) for p in runs))
+    assert mixed is not None and single is not None
+    assert mixed[0] > single[0] and mixed[1] - mixed[0] < single[1] - single[0]
+
+
+def test_f_beta_interval_of_event_counts_per_channel() -> None:
+    from orbitlearn.workloads.metrics import f_beta, f_beta_interval
+
+    tp = np.array([1, 0, 2, 1, 1, 0, 1, 3, 1, 1])
+    fp = np.array([0, 1, 0, 0, 1, 0, 0, 0, 0, 1])
+    fn = np.array([0, 1, 1, 0, 0, 1, 0, 1, 0, 0])
+    measured = f_beta(tp.sum() / (tp.sum() + fp.sum()), tp.sum() / (tp.sum() + fn.sum()), 0.5)
+    interval = f_beta_interval(tp, fp, fn, beta=0.5)
+    assert interval is not None and measured is not None
+    assert interval[0] < measured < interval[1] <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"tp": [1, 0], "fp": [0], "fn": [0, 1]}, "of one shape"),
+        ({"tp": [[[1]]], "fp": [[[0]]], "fn": [[[0]]]}, "shape \\(units,\\) or \\(runs, units\\)"),
+        ({"tp": [], "fp": [], "fn": []}, "units >= 1"),
+        ({"tp": [1, -1], "fp": [0, 0], "fn": [0, 0]}, "counts >= 0"),
+        ({"level": 1.0}, "`level` in \\(0, 1\\), actual: 1.0"),
+        ({"resamples": 50}, "`resamples` to be an integer >= 100, actual: 50"),
+        ({"resamples": 500.0}, "`resamples` to be an integer >= 100, actual: 500.0"),
+        ({"beta": 0}, "`beta` > 0, actual: 0"),
+    ],
+)
+def test_f_beta_interval_inputs_are_checked(kwargs: dict, message: str) -> None:
+    from orbitlearn.workloads.metrics import f_beta_interval
+
+    args = {"tp": [1, 0, 1], "fp": [0, 1, 0], "fn": [0, 0, 1]} | kwargs
+    with pytest.raises(ValueError, match=message):
+        f_beta_interval(args.pop("tp"), args.pop("fp"), args.pop("fn"), **args)

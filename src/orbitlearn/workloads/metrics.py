@@ -18,6 +18,9 @@ Sequences are inclusive index ranges ``(start, end)`` into one channel's series 
 telemanom layout, indices of the test file; the forecaster's first ``window`` points are
 shifted back in, as telemanom's later code does with its ``l_s``).
 
+How far a figure measured on one test set can be trusted: :func:`f_beta_interval` resamples
+the scored units (segments, or channels for event-wise counts) with replacement.
+
 Everything here is plain numpy; the tests compare it with scikit-learn.
 """
 
@@ -37,6 +40,7 @@ __all__ = [
     "binary_scores",
     "event_counts",
     "f_beta",
+    "f_beta_interval",
     "sequences_from_mask",
     "total_event_counts",
 ]
@@ -297,3 +301,91 @@ def total_event_counts(per_channel: Mapping[str, EventCounts]) -> EventCounts:
     for counts in per_channel.values():
         total = total + counts
     return total
+
+
+#: Resamples drawn per block of :func:`f_beta_interval` (bounds its memory to a block of
+#: ``(_RESAMPLE_BLOCK, units)`` counts).
+_RESAMPLE_BLOCK = 256
+
+
+def _unit_counts(name: str, values: ArrayLike) -> NDArray[np.float64]:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] == 0:
+        raise ValueError(
+            f"Expected `{name}` of shape (units,) or (runs, units) with units >= 1, "
+            f"actual shape: {np.shape(values)}"
+        )
+    if not np.isfinite(arr).all() or (arr < 0).any():
+        raise ValueError(f"Expected `{name}` to hold counts >= 0, actual: {arr.min()}")
+    return arr
+
+
+def f_beta_interval(
+    tp: ArrayLike,
+    fp: ArrayLike,
+    fn: ArrayLike,
+    *,
+    beta: float = 1.0,
+    level: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of F-beta over the scored units.
+
+    The units are what a test set is made of: its segments for point-wise scores (counts 0 or
+    1 per segment), its channels for event-wise ones (each channel's counts). Each resample
+    draws as many units as there are, with replacement, and sums their counts; several runs
+    (training seeds) may be given as rows, and the statistic is then their mean F-beta, every
+    run seeing the same units in a resample. The interval holds ``level`` of the resampled
+    statistics (resamples where F-beta is undefined, with no true positive, false positive or
+    false negative at all, are left out).
+
+    Args:
+        tp, fp, fn: counts per unit, shape ``(units,)`` or ``(runs, units)``, all alike.
+        beta: as in :func:`f_beta`.
+        level: the share of resamples inside the interval, in (0, 1).
+        resamples: number of resamples (>= 100).
+        seed: seeds the resampling.
+
+    Returns:
+        ``(low, high)``, or ``None`` when F-beta is undefined in every resample.
+
+    >>> truth = np.array([1] * 20 + [0] * 80, bool)
+    >>> pred = truth.copy(); pred[:2] = False; pred[20:23] = True
+    >>> low, high = f_beta_interval(truth & pred, ~truth & pred, truth & ~pred)
+    >>> bool(low < 2 * 18 / (2 * 18 + 3 + 2) < high)  # the measured F1 lies inside
+    True
+    """
+    counts = [_unit_counts(name, v) for name, v in (("tp", tp), ("fp", fp), ("fn", fn))]
+    if counts[1].shape != counts[0].shape or counts[2].shape != counts[0].shape:
+        raise ValueError(
+            f"Expected `tp`, `fp` and `fn` of one shape, actual: {[c.shape for c in counts]}"
+        )
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"Expected `level` in (0, 1), actual: {level}")
+    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 100:
+        raise ValueError(f"Expected `resamples` to be an integer >= 100, actual: {resamples!r}")
+    if not beta > 0:
+        raise ValueError(f"Expected `beta` > 0, actual: {beta}")
+    units = counts[0].shape[1]
+    rng = np.random.default_rng([int(seed), 0xB007])
+    b2 = beta * beta
+    stats: list[NDArray[np.float64]] = []
+    for start in range(0, resamples, _RESAMPLE_BLOCK):
+        size = min(_RESAMPLE_BLOCK, resamples - start)
+        # How often each unit is drawn in each resample: shape (size, units).
+        weights = rng.multinomial(units, np.full(units, 1.0 / units), size=size).astype(np.float64)
+        tp_s, fp_s, fn_s = (weights @ c.T for c in counts)  # each (size, runs)
+        den = (1.0 + b2) * tp_s + b2 * fn_s + fp_s
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = np.where(den > 0, (1.0 + b2) * tp_s / den, np.nan)
+        defined = ~np.isnan(score).any(axis=1)
+        stats.append(score[defined].mean(axis=1))
+    pooled = np.concatenate(stats)
+    if pooled.size == 0:
+        return None
+    tail = 50.0 * (1.0 - level)
+    low, high = np.percentile(pooled, [tail, 100.0 - tail])
+    return float(low), float(high)
