@@ -35,6 +35,19 @@ def test_opssat_end_to_end_short(shared_data: Path) -> None:
     )
     # even 150 steps learn something real: far above the 113/529 base rate
     assert report["auc_roc"] > 0.9 and report["f1"] > 0.7
+    assert "test_scores" not in report  # only when asked for
+
+
+def test_opssat_scores_per_test_segment_give_the_reported_counts(shared_data: Path) -> None:
+    report = evaluate_opssat(shared_data / "opssat", steps=150, members=2, seed=1, scores=True)
+    table = evaluate_module.load_opssat(shared_data / "opssat")
+    assert report["test_segments"] == table.segment[~table.train].tolist()
+    flagged = np.asarray(report["test_scores"]) > report["threshold"]
+    truth = table.anomaly[~table.train]
+    assert (int(np.sum(flagged & truth)), int(np.sum(flagged & ~truth))) == (
+        report["tp"],
+        report["fp"],
+    )
     # the point-wise figures are those of the reported confusion counts
     tp, fp, fn = report["tp"], report["fp"], report["fn"]
     assert report["precision"] == pytest.approx(tp / (tp + fp))

@@ -146,6 +146,7 @@ def evaluate_opssat(
     settings: OpsSatSettings | None = None,
     healing: str = "none",
     device: str = DEFAULT_DEVICE,
+    scores: bool = False,
     **overrides: Any,
 ) -> dict[str, Any]:
     """Train on the official OPS-SAT-AD training split and report on its test split.
@@ -156,6 +157,8 @@ def evaluate_opssat(
         settings: the detector and its training (default: the chosen
             :class:`~orbitlearn.workloads.settings.OpsSatSettings`).
         healing, device: the onboard trainer's healing policy and device profile.
+        scores: also return each test segment's id and anomaly probability
+            (``test_segments``, ``test_scores``; for statistics over the test rows).
         **overrides: fields of the settings to replace, by name (``steps=150``, ``members=2``).
 
     Returns:
@@ -176,6 +179,14 @@ def evaluate_opssat(
         model, result = train_workload(workload, config, seed)
         report = workload.report(model)
         cost = _cost(workload, model, config.batch_size)
+        per_segment = (
+            {
+                "test_segments": workload.test.position.tolist(),
+                "test_scores": workload.scores(model).tolist(),
+            }
+            if scores
+            else {}
+        )
     return {
         "workload": "opssat",
         "data": str(table.path),
@@ -195,6 +206,7 @@ def evaluate_opssat(
             "device": device,
         },
         "train_segments": len(workload.train),
+        **per_segment,
     }
 
 
