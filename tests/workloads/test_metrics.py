@@ -201,6 +201,7 @@ def test_f_beta_interval_of_event_counts_per_channel() -> None:
         ({"resamples": 50}, "`resamples` to be an integer >= 100, actual: 50"),
         ({"resamples": 500.0}, "`resamples` to be an integer >= 100, actual: 500.0"),
         ({"beta": 0}, "`beta` > 0, actual: 0"),
+        ({"seed": -1}, "`seed` to be an integer >= 0, actual: -1"),
     ],
 )
 def test_f_beta_interval_inputs_are_checked(kwargs: dict, message: str) -> None:

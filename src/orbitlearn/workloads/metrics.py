@@ -369,6 +369,8 @@ def f_beta_interval(
         raise ValueError(f"Expected `resamples` to be an integer >= 100, actual: {resamples!r}")
     if not beta > 0:
         raise ValueError(f"Expected `beta` > 0, actual: {beta}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"Expected `seed` to be an integer >= 0, actual: {seed!r}")
     units = counts[0].shape[1]
     rng = np.random.default_rng([int(seed), 0xB007])
     b2 = beta * beta
