@@ -23,6 +23,10 @@ def test_opssat_json(cli, shared_data: Path) -> None:
     # two input blocks of 28 (standard, nominal-scaled), one member reading each
     assert report["settings"]["transform"] == "standard+nominal"
     assert report["settings"]["inputs"] == 56
+    # how far 529 test segments separate two F1s: a bootstrap interval around the measured one
+    low, high = report["f1_interval"]
+    assert low < report["f1"] < high and 0.02 < high - low < 0.2
+    assert report["f0_5_interval"][0] < report["f0_5"] < report["f0_5_interval"][1]
 
 
 def test_opssat_table(cli, shared_data: Path) -> None:
@@ -33,6 +37,7 @@ def test_opssat_table(cli, shared_data: Path) -> None:
     assert code == ExitCode.OK, err
     assert out.startswith("OPS-SAT-AD ") and "(official test split)" in out
     assert "model: 16,258 parameters" in out and "30 steps in" in out
+    assert "(95 % interval " in out and " over the test segments)" in out
     code, _, err = cli(
         "workload", "evaluate", "opssat", "--data", str(shared_data / "opssat"),
         "--members", "3",
@@ -83,6 +88,7 @@ def test_telemanom_json_has_per_channel_results(cli, shared_data: Path) -> None:
     assert (settings["members"], settings["novelty_window"]) == (3, 1)  # the chosen defaults
     for chan in report["channels"].values():
         assert {"tp", "fp", "fn", "predicted_sequences", "labelled_sequences"} <= set(chan)
+    assert "f0_5_interval" in report and "f1_interval" in report  # see summarise_channels
 
 
 def test_telemanom_members_and_novelty_options(cli, shared_data: Path) -> None:

@@ -324,3 +324,30 @@ def test_step_novelty_counts_jumps_never_made_in_training(two_crafts: Path) -> N
         InputError, match="Expected `step_novelty_weight` to be a finite number >= 0"
     ):
         TelemanomWorkload(data, window=32, step_novelty_weight=float("nan"))
+
+
+def test_summary_intervals_resample_the_channels() -> None:
+    from orbitlearn.workloads.metrics import EventCounts
+    from orbitlearn.workloads.telemanom import ChannelResult, summarise_channels
+
+    def channel(name: str, tp: int, fp: int, fn: int) -> ChannelResult:
+        labels = np.zeros(50, dtype=bool)
+        labels[10:20] = True
+        return ChannelResult(
+            chan_id=name,
+            counts=EventCounts(tp=tp, fp=fp, fn=fn),
+            predicted=[],
+            labelled=[(10, 19)],
+            score=np.linspace(0.0, 1.0, 50),
+            labels=labels,
+            forecast_mse=0.1,
+        )
+
+    counts = [(1, 0, 0), (1, 1, 0), (0, 0, 1), (2, 0, 1), (1, 0, 0), (0, 1, 1), (1, 0, 0)]
+    summary = summarise_channels([channel(f"C-{i}", *c) for i, c in enumerate(counts)])
+    low, high = summary["f0_5_interval"]
+    assert low < summary["f0_5"] < high <= 1.0
+    assert summary["f1_interval"][0] < summary["f1"] < summary["f1_interval"][1]
+    # one channel that is always right: resampling it gives no spread
+    assert summarise_channels([channel("A-1", 2, 0, 0)])["f0_5_interval"] == (1.0, 1.0)
+    assert summarise_channels([])["f0_5_interval"] is None

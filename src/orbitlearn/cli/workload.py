@@ -95,14 +95,24 @@ def _fmt(value: Any, spec: str = ".3f") -> str:
     return format(value, spec)
 
 
+def _interval(report: dict[str, Any], key: str, units: str) -> str:
+    """`` (95 % interval a-b over the <units>)`` for a report's ``<key>_interval``, if any."""
+    interval = report.get(f"{key}_interval")
+    if not interval:
+        return ""
+    return f" (95 % interval {interval[0]:.3f}-{interval[1]:.3f} over the {units})"
+
+
 def render_opssat(report: dict[str, Any]) -> str:
     """The headline figures of :func:`~orbitlearn.workloads.evaluate.evaluate_opssat`.
 
     >>> print(render_opssat({"data": "d.csv", "precision": 0.96, "recall": 0.92, "f1": 0.94,
     ...     "f0_5": 0.95, "auc_roc": 0.99, "auc_pr": 0.97, "tp": 104, "fp": 4, "fn": 9, "tn": 412,
-    ...     "params": 59912, "flops_per_step": 21331968, "train_seconds": 50.0, "steps": 2000}))
+    ...     "params": 59912, "flops_per_step": 21331968, "train_seconds": 50.0, "steps": 2000,
+    ...     "f1_interval": [0.91, 0.97]}))
     OPS-SAT-AD d.csv (official test split)
       precision 0.960  recall 0.920  F1 0.940  F0.5 0.950  AUC-ROC 0.990  AUC-PR 0.970
+      F1 0.940 (95 % interval 0.910-0.970 over the test segments)
       tp 104  fp 4  fn 9  tn 412
       model: 59,912 parameters, 2.13e+07 FLOPs per step, 2000 steps in 50.0 s
     """
@@ -112,6 +122,11 @@ def render_opssat(report: dict[str, Any]) -> str:
             f"OPS-SAT-AD {r['data']} (official test split)",
             f"  precision {_fmt(r['precision'])}  recall {_fmt(r['recall'])}  F1 {_fmt(r['f1'])}  "
             f"F0.5 {_fmt(r['f0_5'])}  AUC-ROC {_fmt(r['auc_roc'])}  AUC-PR {_fmt(r['auc_pr'])}",
+            *(
+                [f"  F1 {_fmt(r['f1'])}{_interval(r, 'f1', 'test segments')}"]
+                if r.get("f1_interval")
+                else []
+            ),
             f"  tp {r['tp']}  fp {r['fp']}  fn {r['fn']}  tn {r['tn']}",
             f"  model: {r['params']:,} parameters, {r['flops_per_step']:.3g} FLOPs per step, "
             f"{r['steps']} steps in {r['train_seconds']:.1f} s",
@@ -127,11 +142,12 @@ def render_telemanom(report: dict[str, Any]) -> str:
     >>> print(render_telemanom({"data": "msl", "spacecraft": ["MSL"], "channels": {"M-6": chan},
     ...     "tp": 1, "fp": 0, "fn": 0, "precision": 1.0, "recall": 1.0, "f1": 1.0, "f0_5": 1.0,
     ...     "auc_roc": 0.9, "auc_pr": 0.5, "params": 15297, "models": 1, "flops_per_step": 4e6,
-    ...     "train_seconds": 1.5}))
+    ...     "train_seconds": 1.5, "f0_5_interval": [1.0, 1.0]}))
     telemanom layout msl (MSL), 1 channel, event-wise
     channel   tp  fp  fn  precision  recall   F0.5  AUC-ROC  detected
     M-6        1   0   0      1.000   1.000  1.000    0.900  [1817, 2048]
     total      1   0   0      1.000   1.000  1.000    0.900
+      F0.5 1.000 (95 % interval 1.000-1.000 over the channels)
       F1 1.000  AUC-PR 0.500 (point-wise)
       model: 15,297 parameters x 1, 4e+06 FLOPs per step, trained in 1.5 s
     """
@@ -152,6 +168,8 @@ def render_telemanom(report: dict[str, Any]) -> str:
         f"{'total':<8} {r['tp']:>3} {r['fp']:>3} {r['fn']:>3}  {_fmt(r['precision']):>9}  "
         f"{_fmt(r['recall']):>6}  {_fmt(r['f0_5']):>5}  {_fmt(r['auc_roc']):>7}"
     )
+    if r.get("f0_5_interval"):
+        lines.append(f"  F0.5 {_fmt(r['f0_5'])}{_interval(r, 'f0_5', 'channels')}")
     lines.append(f"  F1 {_fmt(r['f1'])}  AUC-PR {_fmt(r['auc_pr'])} (point-wise)")
     flops = f", {r['flops_per_step']:.3g} FLOPs per step" if "flops_per_step" in r else ""
     lines.append(

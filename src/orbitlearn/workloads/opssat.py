@@ -30,7 +30,7 @@ from torch import nn
 
 from orbitlearn.errors import DataError, InputError
 from orbitlearn.workloads.base import LossFn, Metric, ModelFactory, Samples, Workload
-from orbitlearn.workloads.metrics import auc_pr, auc_roc, binary_scores
+from orbitlearn.workloads.metrics import auc_pr, auc_roc, binary_scores, f_beta_interval
 from orbitlearn.workloads.models import (
     BatchedEnsembleMLPFactory,
     ensemble_bce_loss,
@@ -566,9 +566,15 @@ class OpsSatWorkload(Workload):
     def report(self, model: nn.Module) -> dict[str, Any]:
         score = self.scores(model)
         truth = self.test.targets > 0.5
-        counts = binary_scores(truth, score > self.threshold)
+        flagged = score > self.threshold
+        counts = binary_scores(truth, flagged)
+        tp, fp, fn = truth & flagged, ~truth & flagged, truth & ~flagged
         return {
             **counts.as_dict(),
+            # 95 % bootstrap intervals over the test segments (how far this test set can tell
+            # two figures apart).
+            "f1_interval": f_beta_interval(tp, fp, fn),
+            "f0_5_interval": f_beta_interval(tp, fp, fn, beta=0.5),
             "auc_roc": auc_roc(truth, score),
             "auc_pr": auc_pr(truth, score),
             "threshold": self.threshold,

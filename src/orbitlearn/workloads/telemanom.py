@@ -44,6 +44,7 @@ from orbitlearn.workloads.metrics import (
     auc_pr,
     auc_roc,
     event_counts,
+    f_beta_interval,
     total_event_counts,
 )
 from orbitlearn.workloads.models import WindowForecasterFactory, forecast_mse_loss
@@ -721,13 +722,18 @@ def judge_channel(
 
 
 def summarise_channels(results: list[ChannelResult]) -> dict[str, Any]:
-    """Totals (event-wise counts summed over channels; point-wise AUCs over all test points,
-    the scores being comparable across channels) and the per-channel results."""
+    """Totals (event-wise counts summed over channels, with 95 % bootstrap intervals of F1 and
+    F0.5 resampling the channels; point-wise AUCs over all test points, the scores being
+    comparable across channels) and the per-channel results."""
     total = total_event_counts({r.chan_id: r.counts for r in results})
+    per_channel = [[getattr(r.counts, key) for r in results] for key in ("tp", "fp", "fn")]
     labels = np.concatenate([r.labels for r in results]) if results else np.zeros(0, bool)
     scores = np.concatenate([r.score for r in results]) if results else np.zeros(0)
     return {
         **total.as_dict(),
+        # 95 % bootstrap intervals over the channels (each channel's event counts).
+        "f1_interval": f_beta_interval(*per_channel) if results else None,
+        "f0_5_interval": f_beta_interval(*per_channel, beta=0.5) if results else None,
         "auc_roc": auc_roc(labels, scores) if labels.size else None,
         "auc_pr": auc_pr(labels, scores) if labels.size else None,
         "labelled_sequences": sum(len(r.labelled) for r in results),
