@@ -168,6 +168,24 @@ OPSSAT_STAGE8_PLE: dict[str, tuple[float, int]] = {
     "standard + PLE 3 bins (one block), 8 x 56": (0.9212, 73_928),
 }
 
+#: Why selection stopped (diagnostics read from the *test* labels after every choice was made;
+#: nothing was chosen from them; scratch scripts outside the repository). Whether the default's
+#: test F1 falls short of the FCNN's 0.946 because of its threshold: the best of the thresholds
+#: 0.05 .. 0.95 picked on the test labels gives 0.941 / 0.9455 / 0.942 (seeds 0/1/2; 0.931 at
+#: 0.5), below 0.946 still; the training folds' pooled best threshold is 0.5
+#: (``cross_validate_opssat(repeats=3)``: 0.9195 there). How well cross-validation ranks models
+#: for this test set: scikit-learn ExtraTrees (300 trees, the same inputs) scores 0.906 in the
+#: stage-7 folds (the default 0.919) but 0.939 on the test split (5 seeds, 0.936-0.945; the
+#: default 0.933). How far the test split separates figures: the 95 % bootstrap interval of
+#: the default's mean F1 over its 529 segments is 0.898-0.964 (``bench/health.py``), and holds
+#: 0.946; 22 % of the resamples reach it. So a model that meets the target on this split
+#: could only be told from ours by choosing it on the test labels.
+OPSSAT_TEST_DIAGNOSTICS: dict[str, dict[str, float]] = {
+    "f1 at the best test-picked threshold": {"seed 0": 0.9412, "seed 1": 0.9455, "seed 2": 0.9422},
+    "extra trees, cross-validation and test": {"cv": 0.906, "test": 0.939},
+    "default f1 95 % bootstrap interval": {"low": 0.898, "high": 0.964},
+}
+
 #: The two finalists of MSL stage 4 (stage 5 reruns them with more injected anomalies).
 _CNN_W250_E10: dict[str, Any] = {
     "kind": "cnn",
