@@ -257,3 +257,54 @@ def test_an_unknown_channel_is_a_data_error(cli, shared_data: Path) -> None:
     code, _, err = cli("workload", "evaluate", "telemanom", "--data", msl, "--channels", "X-1")
     assert code == ExitCode.DATA
     assert "no channel 'X-1'" in err
+
+
+SMALL_MISSION = [
+    "--set", 'constellation.walker="3/1/0"', "--set", "time.days=0.25",
+    "--set", "time.step_s=60.0", "--set", "workload.samples_per_satellite=256",
+]  # fmt: skip
+
+
+def test_health_pooled_json_scores_every_anomaly_kind(cli) -> None:
+    code, out, err = cli(
+        "workload", "evaluate", "health", *SMALL_MISSION, "--steps", "300", "--format", "json"
+    )
+    assert code == ExitCode.OK, err
+    report = json.loads(out)
+    assert (report["workload"], report["mission"], report["satellites"]) == ("health", "default", 3)
+    assert report["train_samples"] == 3 * 256 and report["steps"] == 300
+    for key in ("precision", "recall", "f1", "f0_5", "auc_roc", "auc_pr", "params"):
+        assert report[key] is not None, key
+    assert (
+        report["tp"] + report["fn"] > 0
+        and report["tp"] + report["fp"] + report["fn"] + report["tn"] == report["test_windows"]
+    )
+    kinds = {"stuck", "drift", "spike", "dropout", "eclipse_power", "latchup"}
+    assert set(report["per_kind"]) == kinds
+    # 300 steps on 768 windows learn the health signal, far above chance
+    assert report["auc_roc"] > 0.8
+    settings = report["settings"]
+    assert (settings["batch_size"], settings["learning_rate"]) == (64, 1e-3)  # the mission's
+
+
+def test_health_pooled_table_and_errors(cli, tmp_path: Path) -> None:
+    code, out, err = cli("workload", "evaluate", "health", *SMALL_MISSION, "--steps", "20")
+    assert code == ExitCode.OK, err
+    lines = out.splitlines()
+    assert lines[0] == (
+        "mission default: health on 3 satellites x 0.25 days, all satellites' data pooled"
+    )
+    assert lines[3].split() == ["kind", "precision", "recall", "F1", "windows"]
+    assert "20 steps on 768 windows" in lines[-1]
+    code, _, err = cli(
+        "workload", "evaluate", "health", "--set", 'workload.name="synthetic"', "--steps", "5"
+    )
+    assert code == ExitCode.USAGE, err
+    assert "workload.name" in err and "'synthetic'" in err and "such as 'health'" in err
+    assert "Traceback" not in err
+    code, _, err = cli("workload", "evaluate", "health", "--set", "time.days=-1")
+    assert code == ExitCode.USAGE and "time.days" in err
+    code, _, err = cli("workload", "evaluate", "health", "--steps", "0")
+    assert code == ExitCode.USAGE and "Expected `--steps` to be an integer >= 1, actual: 0" in err
+    code, _, err = cli("workload", "evaluate", "health", str(tmp_path / "missing.toml"))
+    assert code != ExitCode.OK and "missing.toml" in err and "Traceback" not in err

@@ -87,6 +87,7 @@ __all__ = [
     "cross_validate_opssat",
     "evaluate_opssat",
     "evaluate_telemanom",
+    "step_cost",
     "stratified_folds",
     "train_workload",
     "validate_telemanom",
@@ -132,7 +133,9 @@ def train_forecasters(
     return model, [f for _, f in trained]
 
 
-def _cost(workload: Workload, model: torch.nn.Module, batch_size: int) -> dict[str, int]:
+def step_cost(workload: Workload, model: torch.nn.Module, batch_size: int) -> dict[str, int]:
+    """Parameters and FLOPs of one training step of ``model`` on a batch of ``workload``'s
+    training samples (``params``, ``flops_per_step``, ``forward_flops``)."""
     n = min(batch_size, len(workload.train))
     inputs, targets = workload.train.subset(np.arange(n)).tensors()
     where = model_device(model)
@@ -178,7 +181,7 @@ def evaluate_opssat(
     with torch_threads(config.threads):
         model, result = train_workload(workload, config, seed)
         report = workload.report(model)
-        cost = _cost(workload, model, config.batch_size)
+        cost = step_cost(workload, model, config.batch_size)
         per_segment = (
             {
                 "test_segments": workload.test.position.tolist(),
@@ -342,7 +345,7 @@ def evaluate_telemanom(
             fits.extend(member_fits)
             results.extend(workload.detect(model))
             best_step.update(dict.fromkeys(group, member_fits[0].best_step))
-            cost = cost or _cost(workload, model, config.batch_size)
+            cost = cost or step_cost(workload, model, config.batch_size)
     summary = summarise_channels(results)
     for chan_id, chan in summary["channels"].items():
         chan["best_step"] = best_step[chan_id]
