@@ -25,6 +25,7 @@ from typing import Annotated, Any
 import typer
 
 from orbitlearn.cli._app import app
+from orbitlearn.cli._mission_options import MissionFileArgument, OverridesOption
 from orbitlearn.errors import InputError
 
 __all__ = ["default_run_dir", "format_summary", "run"]
@@ -119,18 +120,8 @@ class _Progress:
 
 @app.command()
 def run(
-    config: Annotated[
-        Path | None,
-        typer.Argument(help="Mission file (TOML); default: the embedded default mission."),
-    ] = None,
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            help="Override a setting, KEY=VALUE with VALUE in TOML (repeatable), e.g. "
-            '--set time.days=1 --set strategy.name="fedavg".',
-        ),
-    ] = None,
+    config: MissionFileArgument = None,
+    overrides: OverridesOption = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Run directory (default: runs/<name>-<timestamp>)."),

@@ -26,6 +26,7 @@ from typing import Annotated, Any
 import typer
 
 from orbitlearn.cli._app import app
+from orbitlearn.cli._mission_options import MissionFileArgument, OverridesOption
 from orbitlearn.errors import InputError
 
 __all__ = ["FORMATS", "render_health", "render_opssat", "render_telemanom", "workload_app"]
@@ -432,16 +433,8 @@ def evaluate_telemanom_baseline_command(
 
 @evaluate_app.command("health")
 def evaluate_health_command(
-    config: Annotated[
-        Path | None,
-        typer.Argument(help="Mission file (TOML); default: the embedded default mission."),
-    ] = None,
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set", help="Override a mission setting, KEY=VALUE with VALUE in TOML (repeatable)."
-        ),
-    ] = None,
+    config: MissionFileArgument = None,
+    overrides: OverridesOption = None,
     seed: SeedOption = 0,
     steps: Annotated[int, typer.Option("--steps", help="training steps on the pooled data")] = 3000,
     output_format: FormatOption = "table",
