@@ -265,30 +265,30 @@ def msl_section(
 def simulated_section(seeds: list[int], steps: int, satellites: int, days: float) -> dict[str, Any]:
     """The health workload's model trained once per seed in ``seeds`` on one simulated world
     (telemetry seed 0): every figure as mean, sd, min and max over the training seeds, since
-    false alarms (which set every kind's precision) swing with the training seed."""
-    from orbitlearn.space.stations import GroundStation
-    from orbitlearn.space.timeline import Timeline
-    from orbitlearn.space.walker import walker_constellation
-    from orbitlearn.workloads.evaluate import train_workload
-    from orbitlearn.workloads.health import HealthWorkload
-    from orbitlearn.workloads.training import TrainingConfig
+    false alarms (which set every kind's precision) swing with the training seed. The world is
+    a mission's (:func:`orbitlearn.mission.pooled.evaluate_pooled`): a Walker shell of
+    ``satellites`` at 550 km and 53 deg, two ground stations, 6U buses, ``days`` days."""
+    from orbitlearn.mission.config import load_mission
+    from orbitlearn.mission.pooled import evaluate_pooled, pooled_workload
 
-    start = 1767225600.0  # 2026-01-01T00:00:00Z
     planes = 3 if satellites % 3 == 0 else 1
-    sats = walker_constellation(
-        satellites, planes, 1, altitude_m=550e3, inclination_deg=53.0, epoch_unix_s=start
+    config = load_mission(
+        None,
+        [
+            'name="bench-health"',
+            "seed=0",
+            f'constellation.walker="{satellites}/{planes}/{1 if planes > 1 else 0}"',
+            f"time.days={days}",
+            "time.step_s=30.0",
+            'ground.stations=["Stockholm=59.33,18.06", "Dubbo=-32.25,148.6"]',
+            'satellite.bus="6u"',
+            "workload.samples_per_satellite=2048",
+        ],
     )
-    stations = [GroundStation("Stockholm", 59.33, 18.06), GroundStation("Dubbo", -32.25, 148.6)]
-    started = time.perf_counter()
-    timeline = Timeline.build(sats, stations, start, days * 86_400.0, step_s=30.0, power="6u")
-    workload = HealthWorkload(timeline, samples_per_satellite=2048, seed=0)
-    build_s = time.perf_counter() - started
-    config = TrainingConfig(steps=steps, batch_size=64, learning_rate=1e-3)
-    reports, train_s = [], []
-    for seed in seeds:
-        model, fitted = train_workload(workload, config, seed)
-        reports.append(workload.report(model))
-        train_s.append(fitted.train_seconds)
+    world = pooled_workload(config)
+    reports = [evaluate_pooled(world, seed=seed, steps=steps) for seed in seeds]
+    train_s = [r["train_seconds"] for r in reports]
+    build_s = world.build_seconds
     first = reports[0]
 
     def over_seeds(values: list[Any]) -> dict[str, float] | None:

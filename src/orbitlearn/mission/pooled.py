@@ -19,6 +19,7 @@ this figure says how much the constellation's learning left on the table.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from orbitlearn.errors import ConfigError, check_int
@@ -29,36 +30,36 @@ from orbitlearn.workloads.base import Workload
 from orbitlearn.workloads.evaluate import step_cost, train_workload
 from orbitlearn.workloads.training import TrainingConfig
 
-__all__ = ["evaluate_pooled"]
+__all__ = ["PooledWorkload", "evaluate_pooled", "pooled_workload"]
 
 
-def evaluate_pooled(config: MissionConfig, *, seed: int = 0, steps: int = 3000) -> dict[str, Any]:
-    """Train ``config``'s workload on all satellites' shards pooled and score it.
+@dataclass(frozen=True)
+class PooledWorkload:
+    """A mission's workload, built once (several training seeds may share it).
 
-    Args:
-        config: the mission (see :func:`orbitlearn.mission.config.load_mission`); its
-            ``workload`` section gives the batch size and learning rate, its ``satellite.device``
-            the simulated onboard time and energy.
-        seed: seeds the model's initialisation and batch order.
-        steps: training steps on the pooled data.
+    Attributes:
+        config: the mission it was built for.
+        workload: its :mod:`orbitlearn.workloads` workload (every satellite's shard in
+            ``workload.train``).
+        satellites: satellites of the mission's timeline.
+        build_seconds: wall-clock time of the build (timeline and telemetry).
+    """
 
-    Returns:
-        The workload's report (for ``health``: ``precision``, ``recall``, ``f1``, ``f0_5``,
-        ``auc_roc``, ``auc_pr``, confusion counts, ``per_kind`` and the held-out window
-        counts), ``params``, ``flops_per_step``, ``train_seconds`` (wall clock),
-        ``onboard_seconds``, ``onboard_joules``, ``build_seconds`` (timeline and telemetry),
-        the mission's name, satellites and days, and the settings.
+    config: MissionConfig
+    workload: Workload
+    satellites: int
+    build_seconds: float
+
+
+def pooled_workload(config: MissionConfig) -> PooledWorkload:
+    """Build ``config``'s mission (as ``orbitlearn run`` would) and keep its workload.
 
     Raises:
         ConfigError: a mission that cannot be built, or whose workload is not one of
             :mod:`orbitlearn.workloads` (a held-out split to score on).
-        InputError: a bad ``seed`` or ``steps``.
     """
-    check_int("seed", seed)
-    check_int("steps", steps, minimum=1)
     started = time.perf_counter()
     build = build_mission(config)
-    build_seconds = time.perf_counter() - started
     inner = build.workload.inner if isinstance(build.workload, WorkloadAdapter) else None
     if not isinstance(inner, Workload):
         raise ConfigError(
@@ -66,19 +67,51 @@ def evaluate_pooled(config: MissionConfig, *, seed: int = 0, steps: int = 3000) 
             config.workload.name,
             "a workload of orbitlearn.workloads (one with a held-out split), such as 'health'",
         )
+    return PooledWorkload(config, inner, build.timeline.n_sats, time.perf_counter() - started)
+
+
+def evaluate_pooled(
+    config: MissionConfig | PooledWorkload, *, seed: int = 0, steps: int = 3000
+) -> dict[str, Any]:
+    """Train a mission's workload on all satellites' shards pooled and score it.
+
+    Args:
+        config: the mission (see :func:`orbitlearn.mission.config.load_mission`), or its
+            workload already built by :func:`pooled_workload`; the mission's ``workload``
+            section gives the batch size and learning rate, its ``satellite.device`` the
+            simulated onboard time and energy.
+        seed: seeds the model's initialisation and batch order.
+        steps: training steps on the pooled data.
+
+    Returns:
+        The workload's report (for ``health``: ``precision``, ``recall``, ``f1``, ``f0_5``,
+        ``auc_roc``, ``auc_pr``, confusion counts, ``per_kind`` and the held-out window
+        counts), ``params``, ``flops_per_step``, ``train_seconds`` (wall clock),
+        ``onboard_seconds``, ``onboard_joules``, ``build_seconds`` (timeline and telemetry,
+        once per :class:`PooledWorkload`),
+        the mission's name, satellites and days, and the settings.
+
+    Raises:
+        ConfigError: see :func:`pooled_workload`.
+        InputError: a bad ``seed`` or ``steps``.
+    """
+    check_int("seed", seed)
+    check_int("steps", steps, minimum=1)
+    pooled = config if isinstance(config, PooledWorkload) else pooled_workload(config)
+    mission, inner = pooled.config, pooled.workload
     training = TrainingConfig(
         steps=steps,
-        batch_size=config.workload.batch_size,
-        learning_rate=config.workload.learning_rate,
-        device=config.satellite.device,
+        batch_size=mission.workload.batch_size,
+        learning_rate=mission.workload.learning_rate,
+        device=mission.satellite.device,
     )
     model, fitted = train_workload(inner, training, seed)
     cost = step_cost(inner, model, training.batch_size)
     return {
         "workload": inner.name,
-        "mission": config.name,
-        "satellites": build.timeline.n_sats,
-        "days": config.time.days,
+        "mission": mission.name,
+        "satellites": pooled.satellites,
+        "days": mission.time.days,
         "train_samples": len(inner.train),
         **inner.report(model),
         "params": cost["params"],
@@ -86,7 +119,7 @@ def evaluate_pooled(config: MissionConfig, *, seed: int = 0, steps: int = 3000) 
         "train_seconds": fitted.train_seconds,
         "onboard_seconds": fitted.simulated_seconds,
         "onboard_joules": fitted.joules,
-        "build_seconds": build_seconds,
+        "build_seconds": pooled.build_seconds,
         "steps": fitted.steps,
         "settings": {
             "seed": seed,
